@@ -1,0 +1,1 @@
+"""mcp-orch: a self-hosted MCP orchestrator for teams."""

@@ -1,0 +1,28 @@
+"""The FastAPI app handed to Reflex as ``api_transformer``: REST under /api.
+
+Reflex mounts its own backend inside this app, so these routes match first, also on the
+single production port.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from mcp_orch_app.api import admin, api_keys, auth, projects, servers, teams
+from mcp_orch_app.api.errors import install_error_handlers
+
+
+def create_api() -> FastAPI:
+    api = FastAPI(
+        title="mcp-orch",
+        version="0.1.0",
+        description="REST API of mcp-orch. Authenticate with `Authorization: Bearer <token>` "
+        "from POST /api/auth/login.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(api)
+    for module in (auth, projects, servers, api_keys, teams, admin):
+        api.include_router(module.router)
+    return api

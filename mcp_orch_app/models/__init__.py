@@ -1,0 +1,52 @@
+"""SQLModel tables, one module per area. Importing this package registers every table."""
+
+from mcp_orch_app.models.api_keys import ApiKey
+from mcp_orch_app.models.enums import (
+    ClientTransport,
+    InvitedAs,
+    LogLevel,
+    Role,
+    ServerLogCategory,
+    ServerStatus,
+    ToolCallStatus,
+    Transport,
+    WorkerRunStatus,
+    WorkerRunTrigger,
+)
+from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCallLog
+from mcp_orch_app.models.projects import Project, ProjectMember, ProjectTeam
+from mcp_orch_app.models.servers import McpServer, McpTool, ToolPreference
+from mcp_orch_app.models.teams import Team, TeamMember
+from mcp_orch_app.models.users import LoginSession, SystemSettings, User
+from mcp_orch_app.models.worker import WorkerConfig, WorkerRun
+
+__all__ = [
+    "Activity",
+    "ApiKey",
+    "ClientSession",
+    "ClientTransport",
+    "InvitedAs",
+    "LogLevel",
+    "LoginSession",
+    "McpServer",
+    "McpTool",
+    "Project",
+    "ProjectMember",
+    "ProjectTeam",
+    "Role",
+    "ServerLog",
+    "ServerLogCategory",
+    "ServerStatus",
+    "SystemSettings",
+    "Team",
+    "TeamMember",
+    "ToolCallLog",
+    "ToolCallStatus",
+    "ToolPreference",
+    "Transport",
+    "User",
+    "WorkerConfig",
+    "WorkerRun",
+    "WorkerRunStatus",
+    "WorkerRunTrigger",
+]

@@ -1,0 +1,78 @@
+"""Enumerations stored as strings (see :class:`~mcp_orch_app.models.types.StrEnumType`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A member's role in a project or a team."""
+
+    OWNER = "owner"
+    DEVELOPER = "developer"
+    REPORTER = "reporter"
+
+    @property
+    def rank(self) -> int:
+        return {Role.REPORTER: 1, Role.DEVELOPER: 2, Role.OWNER: 3}[self]
+
+
+class InvitedAs(StrEnum):
+    INDIVIDUAL = "individual"
+    TEAM_MEMBER = "team_member"
+
+
+class Transport(StrEnum):
+    STDIO = "stdio"
+    SSE = "sse"
+    STREAMABLE_HTTP = "streamable_http"
+
+
+class ServerStatus(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    ERROR = "error"
+    DISABLED = "disabled"
+    UNKNOWN = "unknown"
+
+
+class ToolCallStatus(StrEnum):
+    SUCCESS = "success"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class ServerLogCategory(StrEnum):
+    CONNECT = "connect"
+    DISCONNECT = "disconnect"
+    START = "start"
+    STOP = "stop"
+    CRASH = "crash"
+    RESTART = "restart"
+    STATUS_CHANGE = "status_change"
+    STDERR = "stderr"
+    CHECK = "check"
+
+
+class ClientTransport(StrEnum):
+    SSE = "sse"
+    STREAMABLE_HTTP = "streamable_http"
+
+
+class WorkerRunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class WorkerRunTrigger(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"

@@ -1,0 +1,1 @@
+"""Cryptography of the app: server secrets at rest, password hashes, opaque tokens."""

@@ -1,0 +1,308 @@
+"""What services accept and return: Pydantic models, never ORM rows.
+
+The REST API uses them as request bodies and response models; the UI states keep their JSON
+dumps. Server secrets only ever leave the services masked (:class:`ServerOut`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_orch_app.models.enums import InvitedAs, Role, ServerStatus, Transport
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+class SignupIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    name: str = Field(default="", max_length=200)
+
+
+class LoginIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class UserOut(_Out):
+    id: uuid.UUID
+    email: str
+    name: str
+    is_admin: bool
+    is_active: bool = True
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class LoginOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    user: UserOut
+
+
+class LoginSessionOut(_Out):
+    id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime | None
+    ip: str | None
+    user_agent: str | None
+    current: bool = False
+
+
+class ProfileIn(BaseModel):
+    name: str = Field(max_length=200)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class AdminUserCreateIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    name: str = Field(default="", max_length=200)
+    is_admin: bool = False
+
+
+class AdminUserUpdateIn(BaseModel):
+    is_admin: bool | None = None
+    is_active: bool | None = None
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class SystemSettingsOut(BaseModel):
+    signup_open: bool
+
+
+class SystemSettingsIn(BaseModel):
+    signup_open: bool
+
+
+# --- projects and members -------------------------------------------------------------------
+
+
+class ProjectIn(BaseModel):
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+
+
+class ProjectPatch(BaseModel):
+    name: str | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    allow_anonymous: bool | None = None
+    unified_enabled: bool | None = None
+
+
+class ProjectOut(_Out):
+    id: uuid.UUID
+    name: str
+    description: str
+    allow_anonymous: bool
+    unified_enabled: bool
+    created_at: datetime
+    updated_at: datetime
+    my_role: Role | None = None
+    member_count: int = 0
+    server_count: int = 0
+
+
+class MemberIn(BaseModel):
+    email: str = Field(max_length=320)
+    role: Role = Role.DEVELOPER
+
+
+class RoleIn(BaseModel):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    invited_as: InvitedAs | None = None
+    team_id: uuid.UUID | None = None
+    team_name: str | None = None
+    joined_at: datetime
+
+
+class ProjectTeamIn(BaseModel):
+    team_id: uuid.UUID
+    role: Role = Role.DEVELOPER
+
+
+class ProjectTeamOut(BaseModel):
+    team_id: uuid.UUID
+    team_name: str
+    role: Role
+    added_at: datetime
+
+
+# --- teams ----------------------------------------------------------------------------------
+
+
+class TeamIn(BaseModel):
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+
+
+class TeamOut(_Out):
+    id: uuid.UUID
+    name: str
+    description: str
+    created_at: datetime
+    my_role: Role | None = None
+    member_count: int = 0
+
+
+# --- servers --------------------------------------------------------------------------------
+
+
+class ServerIn(BaseModel):
+    """A server's configuration as submitted by a form, the REST API or a JSON import."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=1000)
+    transport: str = "stdio"
+    command: str | None = Field(default=None, max_length=1000)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(default=None, max_length=2000)
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: int = 60
+    enabled: bool = True
+    auto_restart: bool = True
+    allow_anonymous: bool = False
+
+
+class ServerPatch(BaseModel):
+    """A partial update. A masked secret value sent back unchanged keeps the stored value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    transport: str | None = None
+    command: str | None = Field(default=None, max_length=1000)
+    args: list[str] | None = None
+    env: dict[str, str] | None = None
+    cwd: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(default=None, max_length=2000)
+    headers: dict[str, str] | None = None
+    timeout_seconds: int | None = None
+    enabled: bool | None = None
+    auto_restart: bool | None = None
+    allow_anonymous: bool | None = None
+
+
+class ServerOut(BaseModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    name: str
+    description: str
+    transport: Transport
+    command: str | None
+    args: list[str]
+    env: dict[str, str]
+    cwd: str | None
+    url: str | None
+    headers: dict[str, str]
+    timeout_seconds: int
+    enabled: bool
+    auto_restart: bool
+    allow_anonymous: bool
+    status: ServerStatus
+    tools_count: int
+    last_checked_at: datetime | None
+    last_error: str | None
+    restart_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ImportCreated(BaseModel):
+    name: str
+    id: uuid.UUID
+
+
+class ImportError_(BaseModel):
+    name: str
+    error: str
+
+
+class ImportOut(BaseModel):
+    created: list[ImportCreated]
+    errors: list[ImportError_]
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(max_length=100)
+    expires_at: datetime | None = None
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    suffix: str
+    created_by: uuid.UUID | None
+    created_by_name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    status: Literal["active", "expired", "revoked"]
+
+
+class ApiKeyCreatedOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    key: str
+    prefix: str
+    suffix: str
+    expires_at: datetime | None
+    created_at: datetime
+
+
+# --- activity -------------------------------------------------------------------------------
+
+
+class ActivityOut(_Out):
+    id: int
+    project_id: uuid.UUID | None
+    team_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    description: str
+    details: Any | None
+    created_at: datetime
+
+
+class ProjectOverviewOut(BaseModel):
+    project: ProjectOut
+    servers: list[ServerOut]
+    members: list[MemberOut]
+    status_counts: dict[str, int]
+    recent_activity: list[ActivityOut]

@@ -1,0 +1,11 @@
+"""Reflex configuration. Application settings live in mcp_orch_app/config.py (environment)."""
+
+import reflex as rx
+
+config = rx.Config(
+    app_name="mcp_orch_app",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin()],
+    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+)

@@ -1,0 +1,30 @@
+"""Settings from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_orch_app.config import ConfigError, load_settings
+
+
+def test_defaults_use_sqlite_in_the_data_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("MCP_ORCH_DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.is_sqlite
+    assert settings.database_url == f"sqlite:///{tmp_path / 'mcp-orch.db'}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://u@h:5432/db", "postgresql://u@h:5432/db", "postgresql+psycopg2://u@h:5432/db"],
+)
+def test_postgres_urls_get_an_explicit_driver(monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings().database_url == "postgresql+psycopg2://u@h:5432/db"
+
+
+def test_a_bad_number_is_reported_by_name(monkeypatch):
+    monkeypatch.setenv("MCP_ORCH_SESSION_HOURS", "lots")
+    with pytest.raises(ConfigError, match="MCP_ORCH_SESSION_HOURS"):
+        load_settings()
