@@ -39,6 +39,8 @@ def _describe_validation(exc: RequestValidationError) -> str:
         where = ".".join(loc)
         message = error.get("msg", "invalid value")
         if error.get("type") == "missing":
+            if not where and tuple(error.get("loc", ())) == ("body",):
+                return "The request body is missing; send a JSON object."
             message = "this field is required"
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "The request is not valid."

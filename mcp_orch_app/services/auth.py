@@ -18,6 +18,7 @@ from mcp_orch_app.models import LoginSession, SystemSettings, User
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.passwords import DUMMY_HASH, hash_password, verify_password
 from mcp_orch_app.security.tokens import hash_token, new_session_token
+from mcp_orch_app.services import activity
 from mcp_orch_app.services.access import parse_uuid, require_admin
 from mcp_orch_app.services.errors import (
     Conflict,
@@ -255,6 +256,12 @@ def set_signup_open(db: Session, actor: Actor, is_open: bool) -> SystemSettingsO
     row.updated_at = utcnow()
     row.updated_by = actor.user_id
     db.add(row)
+    activity.record(
+        db,
+        actor,
+        "settings.signup_opened" if is_open else "settings.signup_closed",
+        f"{actor.display_name} {'opened' if is_open else 'closed'} sign-up",
+    )
     db.flush()
     return SystemSettingsOut(signup_open=row.signup_open)
 
@@ -276,6 +283,14 @@ def list_users(
 def admin_create_user(db: Session, actor: Actor, data: AdminUserCreateIn) -> UserOut:
     require_admin(actor)
     user = _create_user(db, data.email, data.password, data.name, is_admin=data.is_admin)
+    activity.record(
+        db,
+        actor,
+        "user.created",
+        f"{actor.display_name} created the account {user.email}",
+        target_type="user",
+        target_id=user.id,
+    )
     return UserOut.model_validate(user)
 
 
@@ -305,5 +320,16 @@ def admin_update_user(
             .values(revoked_at=utcnow())
         )
     db.add(user)
+    changed = [k for k, v in data.model_dump(exclude_none=True).items() if k != "password"]
+    if data.password is not None:
+        changed.append("password reset")
+    activity.record(
+        db,
+        actor,
+        "user.updated",
+        f"{actor.display_name} changed {user.email}: {', '.join(changed) or 'nothing'}",
+        target_type="user",
+        target_id=user.id,
+    )
     db.flush()
     return UserOut.model_validate(user)

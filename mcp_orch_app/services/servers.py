@@ -20,7 +20,7 @@ from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.secrets import mask_secret
 from mcp_orch_app.services import activity
 from mcp_orch_app.services.access import parse_uuid, require_project
-from mcp_orch_app.services.errors import Conflict, InvalidInput, NotFound
+from mcp_orch_app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import (
     ImportCreated,
@@ -242,10 +242,21 @@ def _insert(
 def create_server(
     db: Session, actor: Actor, project_id: str | uuid.UUID, data: ServerIn
 ) -> ServerOut:
-    project, _ = require_project(db, actor, project_id, Role.DEVELOPER)
+    project, role = require_project(db, actor, project_id, Role.DEVELOPER)
+    if data.allow_anonymous:
+        _require_owner_to_open(role)
     server = _insert(db, actor, project.id, data, "")
     db.flush()
     return server_out(server)
+
+
+def _require_owner_to_open(role: Role) -> None:
+    """Opening a server to anonymous clients is a security setting: owners only."""
+    if role.rank < Role.OWNER.rank:
+        raise PermissionDenied(
+            "Only an owner of the project can open a server to anonymous clients; "
+            f"you are a {role.value}."
+        )
 
 
 def _merge_secrets(
@@ -272,7 +283,7 @@ def update_server(
     server_id: str | uuid.UUID,
     patch: ServerPatch,
 ) -> ServerOut:
-    project, _ = require_project(db, actor, project_id, Role.DEVELOPER)
+    project, role = require_project(db, actor, project_id, Role.DEVELOPER)
     server = _get_server(db, project.id, server_id)
     given = patch.model_dump(exclude_unset=True)
     current = ServerIn(
@@ -300,6 +311,8 @@ def update_server(
     updates = {k: v for k, v in given.items() if v is not None or k in _CLEARABLE}
     merged = current.model_copy(update=updates)
     fields = normalise_config(merged)
+    if fields["allow_anonymous"] and not server.allow_anonymous:
+        _require_owner_to_open(role)
     if fields["name"] != server.name and _name_taken(db, project.id, fields["name"], server.id):
         raise Conflict(f"A server named {fields['name']!r} already exists in this project.")
     changed = sorted(k for k, v in fields.items() if getattr(server, k) != v)

@@ -178,3 +178,24 @@ def test_admin_cannot_remove_own_admin_rights(api_client, make_person):
     assert response.status_code == 422
     with db.session_scope() as s:
         assert s.get(User, admin.id).is_admin
+
+
+def test_admin_actions_leave_an_instance_level_activity(api_client, make_person, engine):
+    admin = make_person("admin", is_admin=True)
+    api_client.put("/api/admin/settings", json={"signup_open": False}, headers=admin.headers)
+    with engine.connect() as conn:
+        actions = conn.execute(text("SELECT action, actor_name FROM activities")).all()
+    assert [tuple(a) for a in actions] == [("settings.signup_closed", "admin")]
+
+
+def test_openapi_document_is_served_under_api(api_client):
+    spec = api_client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.json()["paths"]
+    for path in (
+        "/api/auth/login",
+        "/api/projects/{project_id}/servers/import",
+        "/api/projects/{project_id}/api-keys/{key_id}",
+        "/api/teams/{team_id}/members/{user_id}",
+    ):
+        assert path in paths
