@@ -2,10 +2,12 @@
 
 import reflex as rx
 
+from mcp_orch_app.ui.theme import THEME
+
 config = rx.Config(
     app_name="mcp_orch_app",
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[rx.plugins.RadixThemesPlugin()],
-    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+    plugins=[rx.plugins.RadixThemesPlugin(theme=THEME)],
+    disable_plugins=[rx.plugins.SitemapPlugin],
 )

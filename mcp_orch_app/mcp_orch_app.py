@@ -5,10 +5,9 @@ import reflex as rx
 from mcp_orch_app.api.app import create_api
 from mcp_orch_app.lifecycle import preflight
 from mcp_orch_app.ui.pages import register_pages
-from mcp_orch_app.ui.theme import THEME
 
 # Fails start-up with a clear message on unusable settings (for example a malformed key).
 preflight()
 
-app = rx.App(theme=THEME, api_transformer=create_api())
+app = rx.App(api_transformer=create_api())
 register_pages(app)

@@ -50,6 +50,13 @@ TRANSPORT_ALIASES = {
 }
 
 
+TRANSPORT_LABELS = {
+    Transport.STDIO: "stdio",
+    Transport.SSE: "SSE",
+    Transport.STREAMABLE_HTTP: "streamable HTTP",
+}
+
+
 def parse_transport(value: str | None) -> Transport:
     key = (value or "").strip().lower()
     if key in TRANSPORT_ALIASES:
@@ -231,7 +238,8 @@ def _insert(
         db,
         actor,
         "server.created",
-        f"{actor.display_name} added the {server.transport.value} server {server.name}{via}",
+        f"{actor.display_name} added the {TRANSPORT_LABELS[server.transport]} server "
+        f"{server.name}{via}",
         project_id=project_id,
         target_type="server",
         target_id=server.id,

@@ -1,0 +1,290 @@
+"""Building blocks shared by the pages: headers, badges, tables, empty and loading states."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+ROLES = ["owner", "developer", "reporter"]
+# Text kept on one line, cut with an ellipsis when its box is too narrow.
+ONE_LINE = {"white_space": "nowrap", "overflow": "hidden", "text_overflow": "ellipsis"}
+STATUS_COLORS = {
+    "online": "green",
+    "offline": "orange",
+    "error": "red",
+    "disabled": "gray",
+    "unknown": "gray",
+}
+STATUS_ICONS = {
+    "online": "circle-check",
+    "offline": "circle-pause",
+    "error": "circle-x",
+    "disabled": "ban",
+    "unknown": "circle-dashed",
+}
+
+
+def page_header(title, subtitle=None, *actions: rx.Component, badge=None) -> rx.Component:
+    return rx.flex(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(title, size="7", weight="bold", trim="both"),
+                badge if badge is not None else rx.fragment(),
+                align="center",
+                spacing="3",
+            ),
+            rx.text(subtitle, color_scheme="gray", size="3") if subtitle is not None else None,
+            spacing="2",
+            min_width="0",
+        ),
+        rx.hstack(*actions, spacing="2", align="center") if actions else rx.fragment(),
+        justify="between",
+        align="start",
+        spacing="4",
+        wrap="wrap",
+        width="100%",
+        margin_bottom="var(--space-6)",
+    )
+
+
+def breadcrumbs(*parts: tuple[str, str | None]) -> rx.Component:
+    """``("Projects", "/projects"), (name, None)``: links, then the current page."""
+    items: list[rx.Component] = []
+    for index, (label, href) in enumerate(parts):
+        if index:
+            items.append(rx.icon("chevron-right", size=14, color=rx.color("gray", 9)))
+        items.append(
+            rx.link(label, href=href, size="2", color_scheme="gray", underline="hover")
+            if href
+            else rx.text(label, size="2", color_scheme="gray", weight="medium", trim="both")
+        )
+    return rx.hstack(*items, align="center", spacing="1", margin_bottom="var(--space-3)")
+
+
+def role_badge(role) -> rx.Component:
+    return rx.match(
+        role,
+        ("owner", rx.badge(rx.icon("crown", size=12), "owner", color_scheme="violet")),
+        ("developer", rx.badge(rx.icon("wrench", size=12), "developer", color_scheme="blue")),
+        ("reporter", rx.badge(rx.icon("eye", size=12), "reporter", color_scheme="gray")),
+        rx.badge(role, color_scheme="gray"),
+    )
+
+
+def status_badge(status) -> rx.Component:
+    return rx.match(
+        status,
+        *[
+            (
+                name,
+                rx.badge(
+                    rx.icon(STATUS_ICONS[name], size=12),
+                    name,
+                    color_scheme=STATUS_COLORS[name],
+                    variant="soft",
+                ),
+            )
+            for name in STATUS_COLORS
+        ],
+        rx.badge(status, color_scheme="gray"),
+    )
+
+
+def status_dot(status) -> rx.Component:
+    return rx.box(
+        width="8px",
+        height="8px",
+        border_radius="50%",
+        flex_shrink="0",
+        background=rx.match(
+            status,
+            *[(name, rx.color(color, 9)) for name, color in STATUS_COLORS.items()],
+            rx.color("gray", 9),
+        ),
+    )
+
+
+def section(title: str, *children, icon: str | None = None, actions=None, **props) -> rx.Component:
+    """A titled card: the unit every page is built from."""
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.hstack(
+                    rx.icon(icon, size=18, color=rx.color("accent", 10)) if icon else None,
+                    rx.heading(title, size="4", weight="medium"),
+                    align="center",
+                    spacing="2",
+                ),
+                actions if actions is not None else rx.fragment(),
+                justify="between",
+                align="center",
+                width="100%",
+            ),
+            *children,
+            spacing="4",
+            width="100%",
+        ),
+        size="3",
+        width="100%",
+        **props,
+    )
+
+
+def empty_state(icon: str, title: str, text, *actions: rx.Component) -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.center(
+                rx.icon(icon, size=26, color=rx.color("accent", 11)),
+                width="56px",
+                height="56px",
+                border_radius="50%",
+                background=rx.color("accent", 3),
+            ),
+            rx.heading(title, size="4", weight="medium"),
+            rx.text(text, color_scheme="gray", size="2", text_align="center", max_width="420px"),
+            *actions,
+            align="center",
+            spacing="3",
+        ),
+        padding_y="var(--space-8)",
+        width="100%",
+    )
+
+
+def loading_block(label: str = "Loading…") -> rx.Component:
+    return rx.center(
+        rx.hstack(
+            rx.spinner(size="3"),
+            rx.text(label, color_scheme="gray", size="2"),
+            align="center",
+            spacing="3",
+        ),
+        padding_y="var(--space-9)",
+        width="100%",
+    )
+
+
+def problem_page(
+    title: str,
+    message,
+    back_label: str,
+    back_href: str,
+    hint: str = "If you think you should have access, ask one of its owners to add you.",
+) -> rx.Component:
+    """What a page shows instead of data the user may not see (not a member, not found)."""
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.center(
+                    rx.icon("lock", size=26, color=rx.color("amber", 11)),
+                    width="56px",
+                    height="56px",
+                    border_radius="50%",
+                    background=rx.color("amber", 3),
+                ),
+                rx.heading(title, size="5"),
+                rx.text(message, color_scheme="gray", text_align="center", id="problem-message"),
+                rx.text(
+                    hint,
+                    color_scheme="gray",
+                    size="2",
+                    text_align="center",
+                ),
+                rx.link(
+                    rx.button(rx.icon("arrow-left", size=16), back_label, variant="soft"),
+                    href=back_href,
+                ),
+                align="center",
+                spacing="3",
+                padding="var(--space-4)",
+            ),
+            size="3",
+            max_width="480px",
+            width="100%",
+        ),
+        padding_top="10vh",
+        width="100%",
+    )
+
+
+def form_field(label: str, control: rx.Component, hint: str | None = None) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, as_="label", size="2", weight="medium"),
+        control,
+        rx.text(hint, size="1", color_scheme="gray") if hint else None,
+        spacing="1",
+        width="100%",
+    )
+
+
+def error_callout(message) -> rx.Component:
+    """An inline error under a form; hidden while ``message`` is empty."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="circle-alert", color_scheme="red", size="1", width="100%"),
+    )
+
+
+def header_cell(label: str, **props) -> rx.Component:
+    return rx.table.column_header_cell(label, white_space="nowrap", **props)
+
+
+def data_table(headers: list[str], body: rx.Component, **props) -> rx.Component:
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[header_cell(h) for h in headers])),
+        rx.table.body(body),
+        variant="surface",
+        size="2",
+        width="100%",
+        **props,
+    )
+
+
+def person(name, email) -> rx.Component:
+    return rx.hstack(
+        rx.avatar(fallback=name.to(str)[:1].upper(), size="2", radius="full", variant="soft"),
+        rx.vstack(
+            rx.text(name, weight="medium", size="2", style=ONE_LINE),
+            rx.text(email, color_scheme="gray", size="1", style=ONE_LINE),
+            spacing="1",
+            min_width="0",
+        ),
+        align="center",
+        spacing="3",
+    )
+
+
+def activity_feed(rows, empty_text: str) -> rx.Component:
+    """A feed of activity rows (``ActivityRow``), newest first."""
+    return rx.cond(
+        rows.length() > 0,
+        rx.vstack(
+            rx.foreach(
+                rows,
+                lambda row: rx.hstack(
+                    rx.center(
+                        rx.icon("history", size=14, color=rx.color("accent", 11)),
+                        width="28px",
+                        height="28px",
+                        border_radius="50%",
+                        background=rx.color("accent", 3),
+                        flex_shrink="0",
+                    ),
+                    rx.vstack(
+                        rx.text(row.description, size="2"),
+                        rx.tooltip(
+                            rx.text(row.when, size="1", color_scheme="gray", white_space="nowrap"),
+                            content=row.when_at,
+                        ),
+                        spacing="1",
+                        min_width="0",
+                    ),
+                    align="start",
+                    spacing="3",
+                    width="100%",
+                ),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        rx.text(empty_text, color_scheme="gray", size="2"),
+    )

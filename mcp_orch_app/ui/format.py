@@ -1,0 +1,76 @@
+"""How times and names are written in the UI (computed on the backend when a page loads)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def timestamp(moment: datetime | None) -> str:
+    """An absolute UTC time, for tooltips and tables: ``2026-03-01 14:05 UTC``."""
+    if moment is None:
+        return ""
+    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ago(moment: datetime | None, *, never: str = "never", now: datetime | None = None) -> str:
+    """A relative time: ``just now``, ``5 minutes ago``, ``3 days ago``; ``never`` for None."""
+    if moment is None:
+        return never
+    seconds = int(((now or datetime.now(UTC)) - _aware(moment)).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "1 minute ago"
+
+
+def transport_label(transport: str) -> str:
+    return {"stdio": "stdio", "sse": "SSE", "streamable_http": "Streamable HTTP"}.get(
+        transport, transport
+    )
+
+
+def user_agent_label(user_agent: str | None) -> str:
+    """A short name for a browser or client from its User-Agent, for the sessions list."""
+    if not user_agent:
+        return "Unknown client"
+    ua = user_agent.lower()
+    browser = next(
+        (
+            label
+            for key, label in (
+                ("edg/", "Edge"),
+                ("firefox/", "Firefox"),
+                ("chrome/", "Chrome"),
+                ("chromium", "Chromium"),
+                ("safari/", "Safari"),
+                ("curl/", "curl"),
+                ("python", "Python client"),
+            )
+            if key in ua
+        ),
+        "Browser",
+    )
+    system = next(
+        (
+            label
+            for key, label in (
+                ("windows", "Windows"),
+                ("mac os", "macOS"),
+                ("android", "Android"),
+                ("iphone", "iOS"),
+                ("linux", "Linux"),
+            )
+            if key in ua
+        ),
+        "",
+    )
+    return f"{browser} on {system}" if system else browser

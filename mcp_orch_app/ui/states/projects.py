@@ -1,0 +1,77 @@
+"""/projects: the projects the user belongs to, and creating one."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mcp_orch_app.services import projects
+from mcp_orch_app.services.errors import InvalidInput, ServiceError
+from mcp_orch_app.ui.states.auth import AuthState
+from mcp_orch_app.ui.states.rows import ProjectRow
+
+
+class ProjectsState(AuthState):
+    loading: bool = True
+    projects: list[ProjectRow] = []
+    search: str = ""
+    create_open: bool = False
+    creating: bool = False
+    create_error: str = ""
+
+    @rx.var
+    def visible_projects(self) -> list[ProjectRow]:
+        needle = self.search.strip().lower()
+        if not needle:
+            return self.projects
+        return [
+            p for p in self.projects if needle in p.name.lower() or needle in p.description.lower()
+        ]
+
+    @rx.event
+    async def load(self):
+        self.loading = True
+        yield
+        try:
+            rows = await self._call(projects.list_projects)
+        except ServiceError as exc:
+            self.loading = False
+            yield self._failure(exc)
+            return
+        self.projects = [ProjectRow.of(p) for p in rows]
+        self.loading = False
+
+    @rx.event
+    def set_search(self, value: str):
+        self.search = value
+
+    @rx.event
+    def set_create_open(self, is_open: bool):
+        self.create_open = is_open
+        self.create_error = ""
+
+    @rx.event
+    async def create(self, form: dict):
+        self.creating = True
+        self.create_error = ""
+        yield
+        try:
+            created = await self._call(
+                projects.create_project,
+                str(form.get("name", "")),
+                str(form.get("description", "")),
+            )
+        except InvalidInput as exc:
+            self.creating = False
+            self.create_error = exc.message
+            return
+        except ServiceError as exc:
+            self.creating = False
+            yield self._failure(exc)
+            return
+        self.creating = False
+        self.create_open = False
+        self.search = ""
+        self.projects = sorted(
+            [*self.projects, ProjectRow.of(created)], key=lambda p: p.name.lower()
+        )
+        yield rx.toast.success(f"Project {created.name} created.")
