@@ -60,6 +60,24 @@ def breadcrumbs(*parts: tuple[str, str | None]) -> rx.Component:
     return rx.hstack(*items, align="center", spacing="1", margin_bottom="var(--space-3)")
 
 
+def item_header(parent_label: str, parent_href: str, item) -> rx.Component:
+    """Breadcrumbs and header of one project or team (``item``: its row): name, description
+    and the user's role in it."""
+    return rx.fragment(
+        breadcrumbs((parent_label, parent_href), (item.name, None)),
+        page_header(
+            item.name,
+            rx.cond(item.description != "", item.description, "No description."),
+            badge=rx.hstack(
+                rx.text("You are", size="2", color_scheme="gray"),
+                role_badge(item.role),
+                align="center",
+                spacing="2",
+            ),
+        ),
+    )
+
+
 def role_badge(role) -> rx.Component:
     return rx.match(
         role,
@@ -129,16 +147,24 @@ def section(title: str, *children, icon: str | None = None, actions=None, **prop
     )
 
 
+def round_icon(
+    icon: str, color: str = "accent", size: int = 26, diameter: str = "56px", **props
+) -> rx.Component:
+    """An icon on a tinted disc, heading empty states, refusals and feed entries."""
+    return rx.center(
+        rx.icon(icon, size=size, color=rx.color(color, 11)),
+        width=diameter,
+        height=diameter,
+        border_radius="50%",
+        background=rx.color(color, 3),
+        **props,
+    )
+
+
 def empty_state(icon: str, title: str, text, *actions: rx.Component) -> rx.Component:
     return rx.center(
         rx.vstack(
-            rx.center(
-                rx.icon(icon, size=26, color=rx.color("accent", 11)),
-                width="56px",
-                height="56px",
-                border_radius="50%",
-                background=rx.color("accent", 3),
-            ),
+            round_icon(icon),
             rx.heading(title, size="4", weight="medium"),
             rx.text(text, color_scheme="gray", size="2", text_align="center", max_width="420px"),
             *actions,
@@ -163,6 +189,39 @@ def loading_block(label: str = "Loading…") -> rx.Component:
     )
 
 
+def list_or_empty(items, loading, loading_label: str, content, empty) -> rx.Component:
+    """A list page's body: a spinner during the first load, then ``content``, or ``empty``
+    while there are no ``items``."""
+    return rx.cond(
+        loading & (items.length() == 0),
+        loading_block(loading_label),
+        rx.cond(items.length() > 0, content, empty),
+    )
+
+
+def create_first(icon: str, title: str, text: str, label: str, on_click) -> rx.Component:
+    """What a list page shows while it is empty: a card with a button to create the first."""
+    return rx.card(
+        empty_state(
+            icon,
+            title,
+            text,
+            rx.button(rx.icon("plus", size=16), label, variant="soft", on_click=on_click),
+        ),
+        size="3",
+    )
+
+
+def once_loaded(problem, refusal: rx.Component, loading, loading_label: str, content):
+    """A page of one thing: ``refusal`` when the services said no (``problem``), a spinner
+    while it loads, then ``content``."""
+    return rx.cond(
+        problem != "",
+        refusal,
+        rx.cond(loading, loading_block(loading_label), content),
+    )
+
+
 def problem_page(
     title: str,
     message,
@@ -174,13 +233,7 @@ def problem_page(
     return rx.center(
         rx.card(
             rx.vstack(
-                rx.center(
-                    rx.icon("lock", size=26, color=rx.color("amber", 11)),
-                    width="56px",
-                    height="56px",
-                    border_radius="50%",
-                    background=rx.color("amber", 3),
-                ),
+                round_icon("lock", "amber"),
                 rx.heading(title, size="5"),
                 rx.text(message, color_scheme="gray", text_align="center", id="problem-message"),
                 rx.text(
@@ -216,6 +269,40 @@ def form_field(label: str, control: rx.Component, hint: str | None = None) -> rx
     )
 
 
+def name_and_description_fields(
+    name_id: str,
+    name_placeholder: str,
+    description_placeholder: str,
+    description_id: str | None = None,
+) -> tuple[rx.Component, rx.Component]:
+    """The Name and Description fields of a new project or team (the services' length limits)."""
+    description_props = {"id": description_id} if description_id else {}
+    return (
+        form_field(
+            "Name",
+            rx.input(
+                name="name",
+                id=name_id,
+                placeholder=name_placeholder,
+                max_length=100,
+                auto_focus=True,
+                width="100%",
+            ),
+        ),
+        form_field(
+            "Description",
+            rx.text_area(
+                name="description",
+                **description_props,
+                placeholder=description_placeholder,
+                max_length=1000,
+                rows="3",
+                width="100%",
+            ),
+        ),
+    )
+
+
 def error_callout(message) -> rx.Component:
     """An inline error under a form; hidden while ``message`` is empty."""
     return rx.cond(
@@ -236,6 +323,47 @@ def data_table(headers: list[str], body: rx.Component, **props) -> rx.Component:
         size="2",
         width="100%",
         **props,
+    )
+
+
+def search_input(placeholder: str, value, on_change, **props) -> rx.Component:
+    return rx.input(
+        rx.input.slot(rx.icon("search", size=16)),
+        placeholder=placeholder,
+        value=value,
+        on_change=on_change,
+        width="100%",
+        **props,
+    )
+
+
+def with_description(title: rx.Component, description, max_width: str = "460px"):
+    """A table cell's name over its description (the description only when there is one)."""
+    return rx.vstack(
+        title,
+        rx.cond(
+            description != "",
+            rx.text(description, size="1", color_scheme="gray", style=ONE_LINE),
+        ),
+        spacing="1",
+        max_width=max_width,
+    )
+
+
+def icon_count(icon: str, count) -> rx.Component:
+    return rx.hstack(rx.icon(icon, size=14), rx.text(count), align="center")
+
+
+def date_text(value) -> rx.Component:
+    """A date in a table, written small."""
+    return rx.text(value, size="1", color_scheme="gray", white_space="nowrap")
+
+
+def time_ago(text, exact) -> rx.Component:
+    """A relative time (``5 minutes ago``) with the exact time in its tooltip."""
+    return rx.tooltip(
+        rx.text(text, size="2", color_scheme="gray", white_space="nowrap"),
+        content=exact,
     )
 
 
@@ -261,14 +389,7 @@ def activity_feed(rows, empty_text: str) -> rx.Component:
             rx.foreach(
                 rows,
                 lambda row: rx.hstack(
-                    rx.center(
-                        rx.icon("history", size=14, color=rx.color("accent", 11)),
-                        width="28px",
-                        height="28px",
-                        border_radius="50%",
-                        background=rx.color("accent", 3),
-                        flex_shrink="0",
-                    ),
+                    round_icon("history", size=14, diameter="28px", flex_shrink="0"),
                     rx.vstack(
                         rx.text(row.description, size="2"),
                         rx.tooltip(

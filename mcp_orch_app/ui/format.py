@@ -38,39 +38,34 @@ def transport_label(transport: str) -> str:
     )
 
 
+# What a User-Agent contains, and the name shown for it; the first match wins.
+_BROWSERS = (
+    ("edg/", "Edge"),
+    ("firefox/", "Firefox"),
+    ("chrome/", "Chrome"),
+    ("chromium", "Chromium"),
+    ("safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python", "Python client"),
+)
+_SYSTEMS = (
+    ("windows", "Windows"),
+    ("mac os", "macOS"),
+    ("android", "Android"),
+    ("iphone", "iOS"),
+    ("linux", "Linux"),
+)
+
+
+def _first_match(text: str, names: tuple[tuple[str, str], ...], default: str) -> str:
+    return next((name for key, name in names if key in text), default)
+
+
 def user_agent_label(user_agent: str | None) -> str:
     """A short name for a browser or client from its User-Agent, for the sessions list."""
     if not user_agent:
         return "Unknown client"
     ua = user_agent.lower()
-    browser = next(
-        (
-            label
-            for key, label in (
-                ("edg/", "Edge"),
-                ("firefox/", "Firefox"),
-                ("chrome/", "Chrome"),
-                ("chromium", "Chromium"),
-                ("safari/", "Safari"),
-                ("curl/", "curl"),
-                ("python", "Python client"),
-            )
-            if key in ua
-        ),
-        "Browser",
-    )
-    system = next(
-        (
-            label
-            for key, label in (
-                ("windows", "Windows"),
-                ("mac os", "macOS"),
-                ("android", "Android"),
-                ("iphone", "iOS"),
-                ("linux", "Linux"),
-            )
-            if key in ua
-        ),
-        "",
-    )
+    browser = _first_match(ua, _BROWSERS, "Browser")
+    system = _first_match(ua, _SYSTEMS, "")
     return f"{browser} on {system}" if system else browser

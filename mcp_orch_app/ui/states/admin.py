@@ -8,7 +8,6 @@ from sqlmodel import Session
 
 from mcp_orch_app.db import run_db
 from mcp_orch_app.services import auth
-from mcp_orch_app.services.errors import NotAuthenticated, ServiceError
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import AdminUserCreateIn, AdminUserUpdateIn
 from mcp_orch_app.ui.states.auth import AuthState
@@ -65,18 +64,9 @@ class AdminState(AuthState):
 
     @rx.event
     async def load(self):
-        self.loading = True
-        self.problem = ""
         self.users = []
-        yield
-        try:
-            await self._reload()
-        except NotAuthenticated as exc:
-            yield self._failure(exc)
-            return
-        except ServiceError as exc:
-            self.problem = exc.message
-        self.loading = False
+        async for event in self._attempt("loading", self._reload, error="problem"):
+            yield event
 
     @rx.event
     def set_search(self, value: str):
@@ -84,35 +74,27 @@ class AdminState(AuthState):
 
     @rx.event
     async def set_signup_open(self, is_open: bool):
-        self.saving_signup = True
-        yield
-        try:
+        async def save():
             settings = await self._call(auth.set_signup_open, is_open is True)
-        except ServiceError as exc:
-            self.saving_signup = False
-            yield self._failure(exc)
-            return
-        self.signup_open = settings.signup_open
-        self.saving_signup = False
-        yield rx.toast.success(
-            "Sign-up is open: anyone who reaches this instance can create an account."
-            if settings.signup_open
-            else "Sign-up is closed: only administrators can create accounts."
-        )
+            self.signup_open = settings.signup_open
+            return rx.toast.success(
+                "Sign-up is open: anyone who reaches this instance can create an account."
+                if settings.signup_open
+                else "Sign-up is closed: only administrators can create accounts."
+            )
+
+        async for event in self._attempt("saving_signup", save):
+            yield event
 
     async def _update_user(self, user_id: str, change: AdminUserUpdateIn, done: str):
-        self.busy_user_id = user_id
-        yield
-        try:
+        async def update():
             user = await self._call(auth.admin_update_user, user_id, change)
-        except ServiceError as exc:
-            self.busy_user_id = ""
-            yield self._failure(exc)
-            return
-        row = UserRow.of(user)
-        self.users = [row if u.id == row.id else u for u in self.users]
-        self.busy_user_id = ""
-        yield rx.toast.success(done.format(name=user.name or user.email))
+            row = UserRow.of(user)
+            self.users = [row if u.id == row.id else u for u in self.users]
+            return rx.toast.success(done.format(name=user.name or user.email))
+
+        async for event in self._attempt("busy_user_id", update, value=user_id):
+            yield event
 
     @rx.event
     async def set_admin(self, user_id: str, is_admin: bool):
@@ -143,10 +125,7 @@ class AdminState(AuthState):
 
     @rx.event
     async def create_user(self, form: dict):
-        self.creating = True
-        self.create_error = ""
-        yield
-        try:
+        async def add_account():
             data = AdminUserCreateIn(
                 email=str(form.get("email", ""))[:320],
                 password=str(form.get("password", ""))[:1024],
@@ -154,14 +133,9 @@ class AdminState(AuthState):
                 is_admin=form.get("is_admin") in (True, "on", "true"),
             )
             user = await self._call(auth.admin_create_user, data)
-        except NotAuthenticated as exc:
-            yield self._failure(exc)
-            return
-        except ServiceError as exc:
-            self.creating = False
-            self.create_error = exc.message
-            return
-        self.users = [*self.users, UserRow.of(user)]
-        self.creating = False
-        self.create_open = False
-        yield rx.toast.success(f"Account created for {user.email}.")
+            self.users = [*self.users, UserRow.of(user)]
+            self.create_open = False
+            return rx.toast.success(f"Account created for {user.email}.")
+
+        async for event in self._attempt("creating", add_account, error="create_error"):
+            yield event

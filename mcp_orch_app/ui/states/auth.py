@@ -8,7 +8,7 @@ unrevoked login session of an active user), and the services check that actor's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -114,6 +114,44 @@ class AuthState(rx.State):
             # Expired, revoked (logged out elsewhere) or deactivated: say which.
             return [rx.redirect(self._login_url()), rx.toast.info(exc.message)]
         return rx.toast.error(exc.message, close_button=True)
+
+    async def _attempt(
+        self,
+        busy: str,
+        work: Callable[[], Awaitable[Any]],
+        *,
+        value: Any = True,
+        error: str = "",
+        shown: type[ServiceError] = ServiceError,
+    ) -> AsyncIterator[Any]:
+        """The pattern of the pages' handlers: show a spinner, call the services, answer.
+
+        Sets the var named ``busy`` to ``value`` (``True``, or the id of the row being changed)
+        and yields once so the browser shows it, then awaits ``work``, which calls the services,
+        stores what they return and gives the events to send (a toast, a redirect, or None).
+        ``busy`` is cleared again either way. A refusal goes to :meth:`_failure`, except that
+        with ``error`` (the var of a form's message or of a page's ``problem``, cleared first)
+        a refusal of class ``shown`` is written there instead; a lost login never is.
+
+        Handlers hand on what it yields: ``async for event in self._attempt(...): yield event``.
+        """
+        cleared = type(value)()  # False, or "" for an id
+        setattr(self, busy, value)
+        if error:
+            setattr(self, error, "")
+        yield
+        try:
+            events = await work()
+        except ServiceError as exc:
+            setattr(self, busy, cleared)
+            if error and isinstance(exc, shown) and not isinstance(exc, NotAuthenticated):
+                setattr(self, error, exc.message)
+            else:
+                yield self._failure(exc)
+            return
+        setattr(self, busy, cleared)
+        if events is not None:
+            yield events
 
     @rx.event
     async def open_home(self):

@@ -7,7 +7,6 @@ from sqlmodel import Session
 
 from mcp_orch_app.db import run_db
 from mcp_orch_app.services import auth
-from mcp_orch_app.services.errors import NotAuthenticated, ServiceError
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.rows import LoginSessionRow
@@ -26,20 +25,16 @@ class ProfileState(AuthState):
     sessions: list[LoginSessionRow] = []
     ending_sessions: bool = False
 
-    @rx.event
-    async def load(self):
-        self.loading = True
-        self.password_error = ""
-        yield
-        try:
-            me, sessions = await self._call(_profile_page)
-        except ServiceError as exc:
-            self.loading = False
-            yield self._failure(exc)
-            return
+    async def _reload(self) -> None:
+        me, sessions = await self._call(_profile_page)
         self.name = me.name
         self.sessions = [LoginSessionRow.of(s) for s in sessions]
-        self.loading = False
+
+    @rx.event
+    async def load(self):
+        self.password_error = ""
+        async for event in self._attempt("loading", self._reload):
+            yield event
 
     @rx.event
     def set_name(self, value: str):
@@ -47,18 +42,14 @@ class ProfileState(AuthState):
 
     @rx.event
     async def save_name(self, form: dict):
-        self.saving_name = True
-        yield
-        try:
+        async def save():
             me = await self._call(auth.update_profile, str(form.get("name", ""))[:200])
-        except ServiceError as exc:
-            self.saving_name = False
-            yield self._failure(exc)
-            return
-        self.name = me.name
-        self.user_name = me.name or me.email
-        self.saving_name = False
-        yield rx.toast.success("Your name is saved.")
+            self.name = me.name
+            self.user_name = me.name or me.email
+            return rx.toast.success("Your name is saved.")
+
+        async for event in self._attempt("saving_name", save):
+            yield event
 
     @rx.event
     async def change_password(self, form: dict):
@@ -66,36 +57,25 @@ class ProfileState(AuthState):
         if new_password != str(form.get("confirm_password", "")):
             self.password_error = "The two new passwords are not the same."
             return
-        self.saving_password = True
-        self.password_error = ""
-        yield
-        try:
+
+        async def change():
             actor = await self._actor()
             await run_db(
                 auth.change_password, actor, str(form.get("current_password", "")), new_password
             )
             sessions = await run_db(auth.list_my_sessions, actor)
-        except NotAuthenticated as exc:
-            yield self._failure(exc)
-            return
-        except ServiceError as exc:
-            self.saving_password = False
-            self.password_error = exc.message
-            return
-        self.sessions = [LoginSessionRow.of(s) for s in sessions]
-        self.saving_password = False
-        yield rx.toast.success("Password changed. Your other sessions were logged out.")
+            self.sessions = [LoginSessionRow.of(s) for s in sessions]
+            return rx.toast.success("Password changed. Your other sessions were logged out.")
+
+        async for event in self._attempt("saving_password", change, error="password_error"):
+            yield event
 
     @rx.event
     async def logout_everywhere(self):
-        self.ending_sessions = True
-        yield
-        try:
+        async def end_sessions():
             await self._call(auth.logout_everywhere)
-        except ServiceError as exc:
-            self.ending_sessions = False
-            yield self._failure(exc)
-            return
-        self.ending_sessions = False
-        self._forget_login()
-        yield rx.redirect("/login")
+            self._forget_login()
+            return rx.redirect("/login")
+
+        async for event in self._attempt("ending_sessions", end_sessions):
+            yield event

@@ -6,7 +6,6 @@ import reflex as rx
 
 from mcp_orch_app.models.enums import ServerStatus
 from mcp_orch_app.services import projects
-from mcp_orch_app.services.errors import NotAuthenticated, ServiceError
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.rows import ActivityRow, MemberRow, ProjectRow, ServerRow, StatusCount
 
@@ -29,29 +28,8 @@ class ProjectState(AuthState):
     def _route_project_id(self) -> str:
         return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
-    def _clear(self) -> None:
-        self.problem = ""
-        self.project = ProjectRow()
-        self.servers = []
-        self.status_counts = []
-        self.members = []
-        self.activity = []
-
-    @rx.event
-    async def load(self):
-        self.loading = True
-        self._clear()
-        yield
-        try:
-            overview = await self._call(projects.project_overview, self._route_project_id())
-        except NotAuthenticated as exc:
-            yield self._failure(exc)
-            return
-        except ServiceError as exc:
-            # Not a member, or no such project: say so on the page instead of a toast.
-            self.problem = exc.message
-            self.loading = False
-            return
+    async def _reload(self) -> None:
+        overview = await self._call(projects.project_overview, self._route_project_id())
         self.project = ProjectRow.of(overview.project)
         self.servers = [ServerRow.of(s) for s in overview.servers]
         self.status_counts = [
@@ -60,4 +38,14 @@ class ProjectState(AuthState):
         ]
         self.members = [MemberRow.of(m) for m in overview.members]
         self.activity = [ActivityRow.of(a) for a in overview.recent_activity]
-        self.loading = False
+
+    @rx.event
+    async def load(self):
+        self.project = ProjectRow()
+        self.servers = []
+        self.status_counts = []
+        self.members = []
+        self.activity = []
+        # Not a member, or no such project: said on the page instead of a toast.
+        async for event in self._attempt("loading", self._reload, error="problem"):
+            yield event

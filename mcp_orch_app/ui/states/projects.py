@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.services import projects
-from mcp_orch_app.services.errors import InvalidInput, ServiceError
+from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.rows import ProjectRow
 
@@ -27,18 +27,13 @@ class ProjectsState(AuthState):
             p for p in self.projects if needle in p.name.lower() or needle in p.description.lower()
         ]
 
+    async def _reload(self) -> None:
+        self.projects = [ProjectRow.of(p) for p in await self._call(projects.list_projects)]
+
     @rx.event
     async def load(self):
-        self.loading = True
-        yield
-        try:
-            rows = await self._call(projects.list_projects)
-        except ServiceError as exc:
-            self.loading = False
-            yield self._failure(exc)
-            return
-        self.projects = [ProjectRow.of(p) for p in rows]
-        self.loading = False
+        async for event in self._attempt("loading", self._reload):
+            yield event
 
     @rx.event
     def set_search(self, value: str):
@@ -51,27 +46,20 @@ class ProjectsState(AuthState):
 
     @rx.event
     async def create(self, form: dict):
-        self.creating = True
-        self.create_error = ""
-        yield
-        try:
+        async def add_project():
             created = await self._call(
                 projects.create_project,
                 str(form.get("name", "")),
                 str(form.get("description", "")),
             )
-        except InvalidInput as exc:
-            self.creating = False
-            self.create_error = exc.message
-            return
-        except ServiceError as exc:
-            self.creating = False
-            yield self._failure(exc)
-            return
-        self.creating = False
-        self.create_open = False
-        self.search = ""
-        self.projects = sorted(
-            [*self.projects, ProjectRow.of(created)], key=lambda p: p.name.lower()
-        )
-        yield rx.toast.success(f"Project {created.name} created.")
+            self.create_open = False
+            self.search = ""
+            self.projects = sorted(
+                [*self.projects, ProjectRow.of(created)], key=lambda p: p.name.lower()
+            )
+            return rx.toast.success(f"Project {created.name} created.")
+
+        async for event in self._attempt(
+            "creating", add_project, error="create_error", shown=InvalidInput
+        ):
+            yield event

@@ -7,6 +7,8 @@ browser on every change, so they carry only what a page draws (times already wri
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
+from typing import Any, TypeVar
 
 from mcp_orch_app.services.schemas import (
     ActivityOut,
@@ -18,6 +20,23 @@ from mcp_orch_app.services.schemas import (
     UserOut,
 )
 from mcp_orch_app.ui.format import ago, timestamp, transport_label, user_agent_label
+
+R = TypeVar("R")
+
+
+def _row(cls: type[R], source: object, **converted: Any) -> R:
+    """The row ``cls`` of ``source``: the fields in ``converted`` as given there, every other
+    field copied from ``source``'s attribute of the same name (plain strings, numbers, flags)."""
+    copied = {
+        field.name: getattr(source, field.name)
+        for field in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if field.name not in converted
+    }
+    return cls(**copied, **converted)
+
+
+def _value(choice: Enum | None) -> str:
+    return choice.value if choice is not None else ""
 
 
 @dataclasses.dataclass
@@ -32,13 +51,11 @@ class ProjectRow:
 
     @classmethod
     def of(cls, project: ProjectOut) -> ProjectRow:
-        return cls(
+        return _row(
+            cls,
+            project,
             id=str(project.id),
-            name=project.name,
-            description=project.description,
-            role=project.my_role.value if project.my_role else "",
-            member_count=project.member_count,
-            server_count=project.server_count,
+            role=_value(project.my_role),
             created=timestamp(project.created_at),
         )
 
@@ -58,14 +75,12 @@ class ServerRow:
 
     @classmethod
     def of(cls, server: ServerOut) -> ServerRow:
-        return cls(
+        return _row(
+            cls,
+            server,
             id=str(server.id),
-            name=server.name,
-            description=server.description,
             transport=transport_label(server.transport.value),
             status=server.status.value,
-            tools_count=server.tools_count,
-            enabled=server.enabled,
             last_checked=ago(server.last_checked_at),
             last_checked_at=timestamp(server.last_checked_at) or "Never checked",
             last_error=server.last_error or "",
@@ -94,10 +109,11 @@ class MemberRow:
             via = f"Team {member.team_name}" if member.team_name else "Team"
         else:
             via = "Individual"
-        return cls(
+        return _row(
+            cls,
+            member,
             user_id=str(member.user_id),
             name=member.name or member.email,
-            email=member.email,
             role=member.role.value,
             joined_via=via,
             joined=ago(member.joined_at),
@@ -116,11 +132,10 @@ class ActivityRow:
 
     @classmethod
     def of(cls, entry: ActivityOut) -> ActivityRow:
-        return cls(
-            id=entry.id,
+        return _row(
+            cls,
+            entry,
             actor=entry.actor_name or "system",
-            action=entry.action,
-            description=entry.description,
             when=ago(entry.created_at),
             when_at=timestamp(entry.created_at),
         )
@@ -137,12 +152,11 @@ class TeamRow:
 
     @classmethod
     def of(cls, team: TeamOut) -> TeamRow:
-        return cls(
+        return _row(
+            cls,
+            team,
             id=str(team.id),
-            name=team.name,
-            description=team.description,
-            role=team.my_role.value if team.my_role else "",
-            member_count=team.member_count,
+            role=_value(team.my_role),
             created=timestamp(team.created_at),
         )
 
@@ -160,12 +174,10 @@ class UserRow:
 
     @classmethod
     def of(cls, user: UserOut) -> UserRow:
-        return cls(
+        return _row(
+            cls,
+            user,
             id=str(user.id),
-            name=user.name,
-            email=user.email,
-            is_admin=user.is_admin,
-            is_active=user.is_active,
             created=timestamp(user.created_at),
             last_login=ago(user.last_login_at),
             last_login_at=timestamp(user.last_login_at),
@@ -185,7 +197,9 @@ class LoginSessionRow:
 
     @classmethod
     def of(cls, session: LoginSessionOut) -> LoginSessionRow:
-        return cls(
+        return _row(
+            cls,
+            session,
             id=str(session.id),
             client=user_agent_label(session.user_agent),
             user_agent=session.user_agent or "",
@@ -193,5 +207,4 @@ class LoginSessionRow:
             created=timestamp(session.created_at),
             last_seen=ago(session.last_seen_at),
             expires=timestamp(session.expires_at),
-            current=session.current,
         )

@@ -7,7 +7,6 @@ from sqlmodel import Session
 
 from mcp_orch_app.db import run_db
 from mcp_orch_app.services import activity, teams
-from mcp_orch_app.services.errors import NotAuthenticated, ServiceError
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.projects import ensure_valid_role
 from mcp_orch_app.ui.states.auth import AuthState
@@ -54,20 +53,11 @@ class TeamState(AuthState):
 
     @rx.event
     async def load(self):
-        self.loading = True
-        self.problem = ""
         self.team = TeamRow()
         self.members = []
         self.activity = []
-        yield
-        try:
-            await self._reload()
-        except NotAuthenticated as exc:
-            yield self._failure(exc)
-            return
-        except ServiceError as exc:
-            self.problem = exc.message
-        self.loading = False
+        async for event in self._attempt("loading", self._reload, error="problem"):
+            yield event
 
     @rx.event
     def set_add_open(self, is_open: bool):
@@ -76,31 +66,21 @@ class TeamState(AuthState):
 
     @rx.event
     async def add_member(self, form: dict):
-        self.adding = True
-        self.add_error = ""
-        yield
-        try:
+        async def add():
             role = ensure_valid_role(str(form.get("role") or "developer"))
             added = await self._call(
                 teams.add_team_member, self._route_team_id(), str(form.get("email", "")), role
             )
             await self._reload()
-        except NotAuthenticated as exc:
-            yield self._failure(exc)
-            return
-        except ServiceError as exc:
-            self.adding = False
-            self.add_error = exc.message
-            return
-        self.adding = False
-        self.add_open = False
-        yield rx.toast.success(f"{added.name or added.email} added as {added.role.value}.")
+            self.add_open = False
+            return rx.toast.success(f"{added.name or added.email} added as {added.role.value}.")
+
+        async for event in self._attempt("adding", add, error="add_error"):
+            yield event
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
-        self.busy_user_id = user_id
-        yield
-        try:
+        async def change():
             changed = await self._call(
                 teams.change_team_member_role,
                 self._route_team_id(),
@@ -108,30 +88,20 @@ class TeamState(AuthState):
                 ensure_valid_role(role),
             )
             await self._reload()
-        except ServiceError as exc:
-            self.busy_user_id = ""
-            yield self._failure(exc)
-            return
-        self.busy_user_id = ""
-        yield rx.toast.success(f"{changed.name or changed.email} is now {changed.role.value}.")
+            return rx.toast.success(f"{changed.name or changed.email} is now {changed.role.value}.")
+
+        async for event in self._attempt("busy_user_id", change, value=user_id):
+            yield event
 
     @rx.event
     async def remove_member(self, user_id: str):
-        self.busy_user_id = user_id
-        yield
-        try:
+        async def remove():
             actor = await self._actor()
-            leaving = str(actor.user_id) == user_id
             await run_db(teams.remove_team_member, actor, self._route_team_id(), user_id)
-            if not leaving:
-                await self._reload()
-        except ServiceError as exc:
-            self.busy_user_id = ""
-            yield self._failure(exc)
-            return
-        self.busy_user_id = ""
-        if leaving:
-            yield rx.toast.success("You left the team.")
-            yield rx.redirect("/teams")
-            return
-        yield rx.toast.success("Member removed.")
+            if str(actor.user_id) == user_id:
+                return [rx.toast.success("You left the team."), rx.redirect("/teams")]
+            await self._reload()
+            return rx.toast.success("Member removed.")
+
+        async for event in self._attempt("busy_user_id", remove, value=user_id):
+            yield event

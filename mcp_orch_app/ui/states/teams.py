@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.services import teams
-from mcp_orch_app.services.errors import InvalidInput, ServiceError
+from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.schemas import TeamIn
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.rows import TeamRow
@@ -18,18 +18,13 @@ class TeamsState(AuthState):
     creating: bool = False
     create_error: str = ""
 
+    async def _reload(self) -> None:
+        self.teams = [TeamRow.of(t) for t in await self._call(teams.list_teams)]
+
     @rx.event
     async def load(self):
-        self.loading = True
-        yield
-        try:
-            rows = await self._call(teams.list_teams)
-        except ServiceError as exc:
-            self.loading = False
-            yield self._failure(exc)
-            return
-        self.teams = [TeamRow.of(t) for t in rows]
-        self.loading = False
+        async for event in self._attempt("loading", self._reload):
+            yield event
 
     @rx.event
     def set_create_open(self, is_open: bool):
@@ -38,24 +33,17 @@ class TeamsState(AuthState):
 
     @rx.event
     async def create(self, form: dict):
-        self.creating = True
-        self.create_error = ""
-        yield
-        try:
+        async def add_team():
             data = TeamIn(
                 name=str(form.get("name", ""))[:100],
                 description=str(form.get("description", ""))[:1000],
             )
             created = await self._call(teams.create_team, data)
-        except InvalidInput as exc:
-            self.creating = False
-            self.create_error = exc.message
-            return
-        except ServiceError as exc:
-            self.creating = False
-            yield self._failure(exc)
-            return
-        self.creating = False
-        self.create_open = False
-        self.teams = sorted([*self.teams, TeamRow.of(created)], key=lambda t: t.name.lower())
-        yield rx.toast.success(f"Team {created.name} created.")
+            self.create_open = False
+            self.teams = sorted([*self.teams, TeamRow.of(created)], key=lambda t: t.name.lower())
+            return rx.toast.success(f"Team {created.name} created.")
+
+        async for event in self._attempt(
+            "creating", add_team, error="create_error", shown=InvalidInput
+        ):
+            yield event

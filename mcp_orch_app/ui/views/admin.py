@@ -6,14 +6,17 @@ import reflex as rx
 
 from mcp_orch_app.ui.components import (
     data_table,
-    error_callout,
+    date_text,
     form_field,
-    loading_block,
+    once_loaded,
     page_header,
     person,
     problem_page,
+    search_input,
     section,
+    time_ago,
 )
+from mcp_orch_app.ui.dialogs import form_dialog
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.admin import AdminState
 from mcp_orch_app.ui.states.rows import UserRow
@@ -139,72 +142,50 @@ def _user_row(user: UserRow) -> rx.Component:
             )
         ),
         rx.table.cell(
-            rx.tooltip(
-                rx.text(user.last_login, size="2", color_scheme="gray", white_space="nowrap"),
-                content=rx.cond(user.last_login_at != "", user.last_login_at, "Never logged in"),
+            time_ago(
+                user.last_login,
+                rx.cond(user.last_login_at != "", user.last_login_at, "Never logged in"),
             )
         ),
-        rx.table.cell(rx.text(user.created, size="1", color_scheme="gray", white_space="nowrap")),
+        rx.table.cell(date_text(user.created)),
         rx.table.cell(_user_actions(user), text_align="right"),
         align="center",
     )
 
 
 def create_user_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.trigger(rx.button(rx.icon("user-plus", size=16), "Create account")),
-        rx.dialog.content(
-            rx.dialog.title("Create an account"),
-            rx.dialog.description(
-                "Works also while sign-up is closed. Give the person their password safely; "
-                "they can change it on their profile.",
-                size="2",
-                color_scheme="gray",
-                margin_bottom="var(--space-4)",
+    return form_dialog(
+        rx.button(rx.icon("user-plus", size=16), "Create account"),
+        "Create an account",
+        "Works also while sign-up is closed. Give the person their password safely; "
+        "they can change it on their profile.",
+        form_field("Name", rx.input(name="name", width="100%", auto_focus=True)),
+        form_field("Email", rx.input(name="email", type="email", width="100%")),
+        form_field(
+            "Password",
+            rx.input(
+                name="password",
+                type="password",
+                auto_complete="new-password",
+                width="100%",
             ),
-            rx.form(
-                rx.vstack(
-                    form_field("Name", rx.input(name="name", width="100%", auto_focus=True)),
-                    form_field("Email", rx.input(name="email", type="email", width="100%")),
-                    form_field(
-                        "Password",
-                        rx.input(
-                            name="password",
-                            type="password",
-                            auto_complete="new-password",
-                            width="100%",
-                        ),
-                        "At least 8 characters.",
-                    ),
-                    rx.text(
-                        rx.hstack(
-                            rx.checkbox(name="is_admin"),
-                            "Administrator",
-                            spacing="2",
-                            align="center",
-                        ),
-                        as_="label",
-                        size="2",
-                    ),
-                    error_callout(AdminState.create_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button("Create account", type="submit", loading=AdminState.creating),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                        margin_top="var(--space-2)",
-                    ),
-                    spacing="4",
-                ),
-                on_submit=AdminState.create_user,
-                reset_on_submit=False,
-            ),
-            max_width="440px",
+            "At least 8 characters.",
         ),
-        open=AdminState.create_open,
+        rx.text(
+            rx.hstack(
+                rx.checkbox(name="is_admin"),
+                "Administrator",
+                spacing="2",
+                align="center",
+            ),
+            as_="label",
+            size="2",
+        ),
+        error=AdminState.create_error,
+        submit_label="Create account",
+        submitting=AdminState.creating,
+        on_submit=AdminState.create_user,
+        is_open=AdminState.create_open,
         on_open_change=AdminState.set_create_open,
     )
 
@@ -212,13 +193,11 @@ def create_user_dialog() -> rx.Component:
 def _users() -> rx.Component:
     return section(
         "Users",
-        rx.input(
-            rx.input.slot(rx.icon("search", size=16)),
-            placeholder="Search users by name or email",
-            value=AdminState.search,
-            on_change=AdminState.set_search,
+        search_input(
+            "Search users by name or email",
+            AdminState.search,
+            AdminState.set_search,
             max_width="320px",
-            width="100%",
         ),
         data_table(
             ["User", "Role", "Status", "Last login", "Created", ""],
@@ -251,8 +230,8 @@ def _content() -> rx.Component:
 def admin_page() -> rx.Component:
     return rx.box(
         page_header("Administration", "Accounts and settings of this instance."),
-        rx.cond(
-            AdminState.problem != "",
+        once_loaded(
+            AdminState.problem,
             problem_page(
                 "Administrators only",
                 AdminState.problem,
@@ -260,6 +239,8 @@ def admin_page() -> rx.Component:
                 "/projects",
                 hint="Ask an administrator of this instance if you need something changed.",
             ),
-            rx.cond(AdminState.loading, loading_block("Loading accounts…"), _content()),
+            AdminState.loading,
+            "Loading accounts…",
+            _content(),
         ),
     )

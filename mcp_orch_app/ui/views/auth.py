@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mcp_orch_app.ui.components import error_callout, form_field
+from mcp_orch_app.ui.components import error_callout, form_field, round_icon
 from mcp_orch_app.ui.layout import public_shell
 from mcp_orch_app.ui.states.login import LoginState
 from mcp_orch_app.ui.states.signup import SignupState
@@ -22,60 +22,37 @@ def _input(name: str, placeholder: str, type_: str = "text", **props) -> rx.Comp
     )
 
 
-def login_page() -> rx.Component:
-    return public_shell(
-        rx.card(
-            rx.form(
-                rx.vstack(
-                    rx.vstack(
-                        rx.heading("Log in", size="6"),
-                        rx.text(
-                            "Welcome back. Log in to manage your MCP servers.",
-                            color_scheme="gray",
-                            size="2",
-                        ),
-                        spacing="1",
-                    ),
-                    form_field(
-                        "Email",
-                        _input(
-                            "email",
-                            "you@example.com",
-                            "email",
-                            auto_complete="username",
-                            auto_focus=True,
-                        ),
-                    ),
-                    form_field(
-                        "Password",
-                        _input(
-                            "password",
-                            "Your password",
-                            "password",
-                            auto_complete="current-password",
-                        ),
-                    ),
-                    error_callout(LoginState.error),
-                    rx.button(
-                        "Log in",
-                        type="submit",
-                        size="3",
-                        width="100%",
-                        loading=LoginState.submitting,
-                        id="login-submit",
-                    ),
-                    spacing="4",
-                    width="100%",
-                ),
-                on_submit=LoginState.login,
-                reset_on_submit=False,
+def _form(title: str, text: str, *fields: rx.Component, error, submit: rx.Component, on_submit):
+    """The login or sign-up form: a title over ``fields``, the refusal and the submit button."""
+    return rx.form(
+        rx.vstack(
+            rx.vstack(
+                rx.heading(title, size="6"),
+                rx.text(text, color_scheme="gray", size="2"),
+                spacing="1",
             ),
-            size="4",
+            *fields,
+            error_callout(error),
+            submit,
+            spacing="4",
             width="100%",
         ),
+        on_submit=on_submit,
+        reset_on_submit=False,
+    )
+
+
+def _submit(label: str, submitting, id_: str) -> rx.Component:
+    return rx.button(label, type="submit", size="3", width="100%", loading=submitting, id=id_)
+
+
+def _public_page(content: rx.Component, question: str, link_label: str, href: str):
+    """The card of the login or sign-up page, and the link to the other one under it."""
+    return public_shell(
+        rx.card(content, size="4", width="100%"),
         rx.text(
-            "No account yet? ",
-            rx.link("Sign up", href="/signup", weight="medium"),
+            question,
+            rx.link(link_label, href=href, weight="medium"),
             size="2",
             color_scheme="gray",
             text_align="center",
@@ -84,58 +61,63 @@ def login_page() -> rx.Component:
     )
 
 
-def _signup_form() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            rx.vstack(
-                rx.heading("Create your account", size="6"),
-                rx.text(
-                    "The first account on a new instance becomes its administrator.",
-                    color_scheme="gray",
-                    size="2",
-                ),
-                spacing="1",
-            ),
+def login_page() -> rx.Component:
+    return _public_page(
+        _form(
+            "Log in",
+            "Welcome back. Log in to manage your MCP servers.",
             form_field(
-                "Name", _input("name", "Ada Lovelace", auto_complete="name", auto_focus=True)
+                "Email",
+                _input(
+                    "email",
+                    "you@example.com",
+                    "email",
+                    auto_complete="username",
+                    auto_focus=True,
+                ),
             ),
-            form_field("Email", _input("email", "you@example.com", "email", auto_complete="email")),
             form_field(
                 "Password",
                 _input(
-                    "password", "At least 8 characters", "password", auto_complete="new-password"
+                    "password",
+                    "Your password",
+                    "password",
+                    auto_complete="current-password",
                 ),
             ),
-            form_field(
-                "Confirm password",
-                _input("confirm", "Type it again", "password", auto_complete="new-password"),
-            ),
-            error_callout(SignupState.error),
-            rx.button(
-                "Create account",
-                type="submit",
-                size="3",
-                width="100%",
-                loading=SignupState.submitting,
-                id="signup-submit",
-            ),
-            spacing="4",
-            width="100%",
+            error=LoginState.error,
+            submit=_submit("Log in", LoginState.submitting, "login-submit"),
+            on_submit=LoginState.login,
         ),
+        "No account yet? ",
+        "Sign up",
+        "/signup",
+    )
+
+
+def _signup_form() -> rx.Component:
+    return _form(
+        "Create your account",
+        "The first account on a new instance becomes its administrator.",
+        form_field("Name", _input("name", "Ada Lovelace", auto_complete="name", auto_focus=True)),
+        form_field("Email", _input("email", "you@example.com", "email", auto_complete="email")),
+        form_field(
+            "Password",
+            _input("password", "At least 8 characters", "password", auto_complete="new-password"),
+        ),
+        form_field(
+            "Confirm password",
+            _input("confirm", "Type it again", "password", auto_complete="new-password"),
+        ),
+        error=SignupState.error,
+        submit=_submit("Create account", SignupState.submitting, "signup-submit"),
         on_submit=SignupState.signup,
-        reset_on_submit=False,
     )
 
 
 def _signup_closed() -> rx.Component:
     return rx.vstack(
-        rx.center(
-            rx.icon("lock", size=24, color=rx.color("amber", 11)),
-            width="48px",
-            height="48px",
-            border_radius="50%",
-            background=rx.color("amber", 3),
-        ),
+        round_icon("lock", "amber", size=24, diameter="48px"),
         rx.heading("Sign-up is closed", size="5"),
         rx.text(
             "An administrator has closed sign-up on this instance. "
@@ -152,24 +134,15 @@ def _signup_closed() -> rx.Component:
 
 
 def signup_page() -> rx.Component:
-    return public_shell(
-        rx.card(
-            rx.cond(
-                SignupState.checked,
-                rx.cond(SignupState.signup_open, _signup_form(), _signup_closed()),
-                rx.center(rx.spinner(size="3"), padding="var(--space-6)"),
-            ),
-            size="4",
-            width="100%",
+    return _public_page(
+        rx.cond(
+            SignupState.checked,
+            rx.cond(SignupState.signup_open, _signup_form(), _signup_closed()),
+            rx.center(rx.spinner(size="3"), padding="var(--space-6)"),
         ),
-        rx.text(
-            "Already have an account? ",
-            rx.link("Log in", href="/login", weight="medium"),
-            size="2",
-            color_scheme="gray",
-            text_align="center",
-            width="100%",
-        ),
+        "Already have an account? ",
+        "Log in",
+        "/login",
     )
 
 

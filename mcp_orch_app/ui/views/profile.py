@@ -6,12 +6,14 @@ import reflex as rx
 
 from mcp_orch_app.ui.components import (
     data_table,
+    date_text,
     error_callout,
     form_field,
     loading_block,
     page_header,
     section,
 )
+from mcp_orch_app.ui.dialogs import confirm_dialog
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.profile import ProfileState
@@ -102,52 +104,29 @@ def _session_row(session: LoginSessionRow) -> rx.Component:
             )
         ),
         rx.table.cell(rx.code(session.ip, variant="ghost")),
-        rx.table.cell(
-            rx.text(session.created, size="1", color_scheme="gray", white_space="nowrap")
-        ),
+        rx.table.cell(date_text(session.created)),
         rx.table.cell(
             rx.text(session.last_seen, size="2", color_scheme="gray", white_space="nowrap")
         ),
-        rx.table.cell(
-            rx.text(session.expires, size="1", color_scheme="gray", white_space="nowrap")
-        ),
+        rx.table.cell(date_text(session.expires)),
         align="center",
     )
 
 
 def _logout_everywhere() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("log-out", size=16),
-                "Log out everywhere",
-                color_scheme="red",
-                variant="soft",
-                loading=ProfileState.ending_sessions,
-            )
+    return confirm_dialog(
+        rx.button(
+            rx.icon("log-out", size=16),
+            "Log out everywhere",
+            color_scheme="red",
+            variant="soft",
+            loading=ProfileState.ending_sessions,
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Log out everywhere?"),
-            rx.alert_dialog.description(
-                "Every login session of yours ends, this one included. "
-                "API keys of your projects are not affected.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Log out everywhere",
-                        color_scheme="red",
-                        on_click=ProfileState.logout_everywhere,
-                    )
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="var(--space-4)",
-            ),
-            max_width="420px",
-        ),
+        "Log out everywhere?",
+        "Every login session of yours ends, this one included. "
+        "API keys of your projects are not affected.",
+        "Log out everywhere",
+        ProfileState.logout_everywhere,
     )
 
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.ui.components import (
-    ONE_LINE,
     activity_feed,
-    breadcrumbs,
     data_table,
     empty_state,
-    loading_block,
-    page_header,
+    item_header,
+    once_loaded,
     person,
     problem_page,
     role_badge,
     section,
     status_badge,
     status_dot,
+    time_ago,
+    with_description,
 )
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.project import ProjectState
@@ -76,15 +76,11 @@ def _server_status(server: ServerRow) -> rx.Component:
 def _server_row(server: ServerRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.vstack(
+            with_description(
                 rx.text(
                     server.name, weight="medium", size="2", font_family="var(--code-font-family)"
                 ),
-                rx.cond(
-                    server.description != "",
-                    rx.text(server.description, size="1", color_scheme="gray", style=ONE_LINE),
-                ),
-                spacing="1",
+                server.description,
                 max_width="320px",
             )
         ),
@@ -98,12 +94,7 @@ def _server_row(server: ServerRow) -> rx.Component:
                 rx.badge("disabled", color_scheme="gray", variant="outline"),
             )
         ),
-        rx.table.cell(
-            rx.tooltip(
-                rx.text(server.last_checked, size="2", color_scheme="gray", white_space="nowrap"),
-                content=server.last_checked_at,
-            )
-        ),
+        rx.table.cell(time_ago(server.last_checked, server.last_checked_at)),
         align="center",
     )
 
@@ -161,21 +152,7 @@ def _activity() -> rx.Component:
 
 def _overview() -> rx.Component:
     return rx.box(
-        breadcrumbs(("Projects", "/projects"), (ProjectState.project.name, None)),
-        page_header(
-            ProjectState.project.name,
-            rx.cond(
-                ProjectState.project.description != "",
-                ProjectState.project.description,
-                "No description.",
-            ),
-            badge=rx.hstack(
-                rx.text("You are", size="2", color_scheme="gray"),
-                role_badge(ProjectState.project.role),
-                align="center",
-                spacing="2",
-            ),
-        ),
+        item_header("Projects", "/projects", ProjectState.project),
         rx.vstack(
             _status_summary(),
             _servers(),
@@ -195,14 +172,12 @@ def _overview() -> rx.Component:
 
 @protected
 def project_page() -> rx.Component:
-    return rx.cond(
-        ProjectState.problem != "",
+    return once_loaded(
+        ProjectState.problem,
         problem_page(
             "Project not available", ProjectState.problem, "Back to projects", "/projects"
         ),
-        rx.cond(
-            ProjectState.loading,
-            loading_block("Loading the project…"),
-            _overview(),
-        ),
+        ProjectState.loading,
+        "Loading the project…",
+        _overview(),
     )

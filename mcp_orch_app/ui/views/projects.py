@@ -5,81 +5,44 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.ui.components import (
-    ONE_LINE,
+    create_first,
     data_table,
+    date_text,
     empty_state,
-    error_callout,
-    form_field,
-    loading_block,
+    icon_count,
+    list_or_empty,
+    name_and_description_fields,
     page_header,
     role_badge,
+    search_input,
+    with_description,
 )
+from mcp_orch_app.ui.dialogs import form_dialog
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.projects import ProjectsState
 from mcp_orch_app.ui.states.rows import ProjectRow
 
 
 def new_project_dialog(trigger: rx.Component) -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.trigger(trigger),
-        rx.dialog.content(
-            rx.dialog.title("New project"),
-            rx.dialog.description(
-                "A project groups MCP servers, the people who use them and their API keys. "
-                "You become its owner.",
-                size="2",
-                color_scheme="gray",
-                margin_bottom="var(--space-4)",
-            ),
-            rx.form(
-                rx.vstack(
-                    form_field(
-                        "Name",
-                        rx.input(
-                            name="name",
-                            id="project-name",
-                            placeholder="e.g. Payments platform",
-                            max_length=100,
-                            auto_focus=True,
-                            width="100%",
-                        ),
-                    ),
-                    form_field(
-                        "Description",
-                        rx.text_area(
-                            name="description",
-                            id="project-description",
-                            placeholder="What is this project for? (optional)",
-                            max_length=1000,
-                            rows="3",
-                            width="100%",
-                        ),
-                    ),
-                    error_callout(ProjectsState.create_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button(
-                            "Create project",
-                            type="submit",
-                            loading=ProjectsState.creating,
-                            id="project-create-submit",
-                        ),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                        margin_top="var(--space-2)",
-                    ),
-                    spacing="4",
-                ),
-                on_submit=ProjectsState.create,
-                reset_on_submit=False,
-            ),
-            max_width="480px",
+    return form_dialog(
+        trigger,
+        "New project",
+        "A project groups MCP servers, the people who use them and their API keys. "
+        "You become its owner.",
+        *name_and_description_fields(
+            "project-name",
+            "e.g. Payments platform",
+            "What is this project for? (optional)",
+            description_id="project-description",
         ),
-        open=ProjectsState.create_open,
+        error=ProjectsState.create_error,
+        submit_label="Create project",
+        submitting=ProjectsState.creating,
+        submit_id="project-create-submit",
+        on_submit=ProjectsState.create,
+        is_open=ProjectsState.create_open,
         on_open_change=ProjectsState.set_create_open,
+        max_width="480px",
     )
 
 
@@ -90,7 +53,7 @@ def _new_project_button(label: str = "New project") -> rx.Component:
 def _project_row(project: ProjectRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.vstack(
+            with_description(
                 rx.link(
                     project.name,
                     href="/projects/" + project.id,
@@ -98,36 +61,23 @@ def _project_row(project: ProjectRow) -> rx.Component:
                     size="2",
                     class_name="project-link",
                 ),
-                rx.cond(
-                    project.description != "",
-                    rx.text(project.description, size="1", color_scheme="gray", style=ONE_LINE),
-                ),
-                spacing="1",
-                max_width="460px",
+                project.description,
             )
         ),
         rx.table.cell(role_badge(project.role)),
-        rx.table.cell(
-            rx.hstack(rx.icon("users", size=14), rx.text(project.member_count), align="center")
-        ),
-        rx.table.cell(
-            rx.hstack(rx.icon("server", size=14), rx.text(project.server_count), align="center")
-        ),
-        rx.table.cell(
-            rx.text(project.created, size="1", color_scheme="gray", white_space="nowrap")
-        ),
+        rx.table.cell(icon_count("users", project.member_count)),
+        rx.table.cell(icon_count("server", project.server_count)),
+        rx.table.cell(date_text(project.created)),
         align="center",
     )
 
 
 def _table() -> rx.Component:
     return rx.vstack(
-        rx.input(
-            rx.input.slot(rx.icon("search", size=16)),
-            placeholder="Search projects by name or description",
-            value=ProjectsState.search,
-            on_change=ProjectsState.set_search,
-            width="100%",
+        search_input(
+            "Search projects by name or description",
+            ProjectsState.search,
+            ProjectsState.set_search,
             max_width="360px",
             id="project-search",
         ),
@@ -157,27 +107,18 @@ def projects_page() -> rx.Component:
             "The projects you are a member of.",
             new_project_dialog(_new_project_button()),
         ),
-        rx.cond(
-            ProjectsState.loading & (ProjectsState.projects.length() == 0),
-            loading_block("Loading your projects…"),
-            rx.cond(
-                ProjectsState.projects.length() > 0,
-                _table(),
-                rx.card(
-                    empty_state(
-                        "folder-plus",
-                        "No projects yet",
-                        "Create a project to register MCP servers, invite your team and hand out "
-                        "API keys to your MCP clients.",
-                        rx.button(
-                            rx.icon("plus", size=16),
-                            "Create your first project",
-                            variant="soft",
-                            on_click=ProjectsState.set_create_open(True),
-                        ),
-                    ),
-                    size="3",
-                ),
+        list_or_empty(
+            ProjectsState.projects,
+            ProjectsState.loading,
+            "Loading your projects…",
+            _table(),
+            create_first(
+                "folder-plus",
+                "No projects yet",
+                "Create a project to register MCP servers, invite your team and hand out "
+                "API keys to your MCP clients.",
+                "Create your first project",
+                ProjectsState.set_create_open(True),
             ),
         ),
     )

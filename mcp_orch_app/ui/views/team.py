@@ -7,17 +7,17 @@ import reflex as rx
 from mcp_orch_app.ui.components import (
     ROLES,
     activity_feed,
-    breadcrumbs,
     data_table,
-    error_callout,
     form_field,
-    loading_block,
-    page_header,
+    item_header,
+    once_loaded,
     person,
     problem_page,
     role_badge,
     section,
+    time_ago,
 )
+from mcp_orch_app.ui.dialogs import confirm_dialog, form_dialog
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.rows import MemberRow
@@ -25,92 +25,49 @@ from mcp_orch_app.ui.states.team import TeamState
 
 
 def add_member_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.trigger(
-            rx.button(rx.icon("user-plus", size=16), "Add member", size="2", id="add-member")
-        ),
-        rx.dialog.content(
-            rx.dialog.title("Add a member"),
-            rx.dialog.description(
-                "Add someone who already has an account. They also join every project this "
-                "team belongs to.",
-                size="2",
-                color_scheme="gray",
-                margin_bottom="var(--space-4)",
+    return form_dialog(
+        rx.button(rx.icon("user-plus", size=16), "Add member", size="2", id="add-member"),
+        "Add a member",
+        "Add someone who already has an account. They also join every project this "
+        "team belongs to.",
+        form_field(
+            "Email",
+            rx.input(
+                name="email",
+                type="email",
+                placeholder="colleague@example.com",
+                auto_focus=True,
+                width="100%",
             ),
-            rx.form(
-                rx.vstack(
-                    form_field(
-                        "Email",
-                        rx.input(
-                            name="email",
-                            type="email",
-                            placeholder="colleague@example.com",
-                            auto_focus=True,
-                            width="100%",
-                        ),
-                    ),
-                    form_field(
-                        "Role",
-                        rx.select(ROLES, name="role", default_value="developer", width="100%"),
-                        "Owners manage members; developers manage servers; reporters read.",
-                    ),
-                    error_callout(TeamState.add_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", type="button", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button("Add member", type="submit", loading=TeamState.adding),
-                        justify="end",
-                        spacing="3",
-                        width="100%",
-                        margin_top="var(--space-2)",
-                    ),
-                    spacing="4",
-                ),
-                on_submit=TeamState.add_member,
-                reset_on_submit=False,
-            ),
-            max_width="440px",
         ),
-        open=TeamState.add_open,
+        form_field(
+            "Role",
+            rx.select(ROLES, name="role", default_value="developer", width="100%"),
+            "Owners manage members; developers manage servers; reporters read.",
+        ),
+        error=TeamState.add_error,
+        submit_label="Add member",
+        submitting=TeamState.adding,
+        on_submit=TeamState.add_member,
+        is_open=TeamState.add_open,
         on_open_change=TeamState.set_add_open,
     )
 
 
 def _remove_button(member: MemberRow) -> rx.Component:
     is_me = member.email == AuthState.user_email
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.icon_button(
-                rx.icon("user-round-x", size=16),
-                variant="ghost",
-                color_scheme="red",
-                loading=TeamState.busy_user_id == member.user_id,
-                title=rx.cond(is_me, "Leave the team", "Remove from the team"),
-            )
+    return confirm_dialog(
+        rx.icon_button(
+            rx.icon("user-round-x", size=16),
+            variant="ghost",
+            color_scheme="red",
+            loading=TeamState.busy_user_id == member.user_id,
+            title=rx.cond(is_me, "Leave the team", "Remove from the team"),
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(rx.cond(is_me, "Leave the team?", "Remove " + member.name + "?")),
-            rx.alert_dialog.description(
-                "They also lose the project memberships they had only through this team.",
-                size="2",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        rx.cond(is_me, "Leave", "Remove"),
-                        color_scheme="red",
-                        on_click=TeamState.remove_member(member.user_id),
-                    )
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="var(--space-4)",
-            ),
-            max_width="420px",
-        ),
+        rx.cond(is_me, "Leave the team?", "Remove " + member.name + "?"),
+        "They also lose the project memberships they had only through this team.",
+        rx.cond(is_me, "Leave", "Remove"),
+        TeamState.remove_member(member.user_id),
     )
 
 
@@ -130,12 +87,7 @@ def _member_row(member: MemberRow) -> rx.Component:
                 role_badge(member.role),
             )
         ),
-        rx.table.cell(
-            rx.tooltip(
-                rx.text(member.joined, size="2", color_scheme="gray", white_space="nowrap"),
-                content=member.joined_at,
-            )
-        ),
+        rx.table.cell(time_ago(member.joined, member.joined_at)),
         rx.table.cell(
             rx.cond(
                 TeamState.is_owner | (member.email == AuthState.user_email),
@@ -149,19 +101,7 @@ def _member_row(member: MemberRow) -> rx.Component:
 
 def _details() -> rx.Component:
     return rx.box(
-        breadcrumbs(("Teams", "/teams"), (TeamState.team.name, None)),
-        page_header(
-            TeamState.team.name,
-            rx.cond(
-                TeamState.team.description != "", TeamState.team.description, "No description."
-            ),
-            badge=rx.hstack(
-                rx.text("You are", size="2", color_scheme="gray"),
-                role_badge(TeamState.team.role),
-                align="center",
-                spacing="2",
-            ),
-        ),
+        item_header("Teams", "/teams", TeamState.team),
         rx.grid(
             section(
                 "Members",
@@ -187,8 +127,10 @@ def _details() -> rx.Component:
 
 @protected
 def team_page() -> rx.Component:
-    return rx.cond(
-        TeamState.problem != "",
+    return once_loaded(
+        TeamState.problem,
         problem_page("Team not available", TeamState.problem, "Back to teams", "/teams"),
-        rx.cond(TeamState.loading, loading_block("Loading the team…"), _details()),
+        TeamState.loading,
+        "Loading the team…",
+        _details(),
     )
