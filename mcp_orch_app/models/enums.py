@@ -43,6 +43,17 @@ class ToolCallStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ToolCallErrorCode(StrEnum):
+    """Why a tools/call failed; stored in ``ToolCallLog.error_code`` and offered as a filter."""
+
+    INVALID_PARAMETERS = "INVALID_PARAMETERS"
+    INITIALIZATION_INCOMPLETE = "INITIALIZATION_INCOMPLETE"
+    TOOL_DISABLED = "TOOL_DISABLED"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    TIMEOUT = "TIMEOUT"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR"
+
+
 class LogLevel(StrEnum):
     DEBUG = "debug"
     INFO = "info"
