@@ -1,9 +1,9 @@
 """`UpstreamPool`: at most one live upstream per server, shared by every caller.
 
-The pool decides when processes run: started on first use (concurrent first uses wait for the
-same start), kept warm, stopped after an idle timeout, on request (restart, delete, disable,
-configuration change) and at shutdown. Starts are bounded, so opening a project with twenty
-servers does not fork twenty `npx` at once.
+The pool decides when upstreams run (stdio processes, SSE and streamable-HTTP connections): started
+on first use (concurrent first uses wait for the same start), kept warm, stopped after an idle
+timeout, on request (restart, delete, disable, configuration change) and at shutdown. Starts are
+bounded, so opening a project with twenty servers does not fork twenty `npx` at once.
 
 A crash fails the calls in flight at once (the upstream does that) and is reported as an event.
 If the server has auto-restart, the next call starts it again, after an exponential backoff
@@ -25,6 +25,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from mcp_orch_app.gateway.http_upstream import SseUpstream, StreamableHttpUpstream
 from mcp_orch_app.gateway.stdio_upstream import StdioUpstream
 from mcp_orch_app.gateway.upstream import (
     NotificationCallback,
@@ -89,16 +90,10 @@ class UpstreamPool:
     async def get(self, config: UpstreamConfig) -> Upstream:
         """The live upstream for this server, started (or restarted) if need be.
 
-        Raises UpstreamUnavailable when it cannot start, is backing off after a crash, or its
-        transport is not pooled yet.
+        Raises UpstreamUnavailable when it cannot start or is backing off after a crash.
         """
         if self._closed:
             raise UpstreamUnavailable("mcp-orch is shutting down")
-        if config.transport is not Transport.STDIO:
-            raise UpstreamUnavailable(
-                f"MCP server '{config.name}': the {config.transport} transport is not "
-                "supported by the pool yet"
-            )
         slot = self._slot_for(config)
         upstream = slot.upstream
         if upstream is not None and upstream.healthy:
@@ -275,12 +270,18 @@ class UpstreamPool:
                 except Exception:
                     logger.exception("subscriber of %s failed", config.name)
 
-        upstream = StdioUpstream(
-            config,
-            on_stderr=on_stderr,
-            on_exit=on_exit,
-            stderr_lines_per_second=self._stderr_lines_per_second,
-        )
+        upstream: Upstream
+        if config.transport is Transport.SSE:
+            upstream = SseUpstream(config, on_exit=on_exit)
+        elif config.transport is Transport.STREAMABLE_HTTP:
+            upstream = StreamableHttpUpstream(config, on_exit=on_exit)
+        else:
+            upstream = StdioUpstream(
+                config,
+                on_stderr=on_stderr,
+                on_exit=on_exit,
+                stderr_lines_per_second=self._stderr_lines_per_second,
+            )
         upstream.subscribe(on_notification)
         return upstream
 

@@ -525,12 +525,13 @@ async def test_stderr_is_reported_shortened_and_rate_limited(events_and_pool):
     assert any("stderr lines dropped" in line for line in lines)
 
 
-async def test_remote_transports_are_not_pooled_yet(events_and_pool):
+async def test_remote_transports_are_pooled_and_say_when_unreachable(events_and_pool):
+    # (The SSE and streamable-HTTP upstreams are tested in test_http_upstreams.py.)
     _, pool = events_and_pool
     remote = UpstreamConfig(
         server_id="remote", name="remote", transport=Transport.SSE, url="http://127.0.0.1:9/sse"
     )
-    with pytest.raises(UpstreamUnavailable, match="sse transport is not supported by the pool yet"):
+    with pytest.raises(UpstreamUnavailable, match="'remote' is not reachable at http://127"):
         await pool.get(remote)
 
 

@@ -1,0 +1,753 @@
+"""`StreamableHttpUpstream` and `SseUpstream`: MCP servers mcp-orch reaches over HTTP.
+
+Both speak raw JSON-RPC over one `httpx.AsyncClient` and share the multiplexing, progress routing
+and era handshake of `MultiplexedUpstream` with the stdio transport; this module owns only the
+HTTP wire. The server's configured headers (decrypted secrets, such as an API key) go on every
+request and nowhere else: they are never logged, and nothing of the gateway's own clients (their
+bearer tokens above all) is ever sent upstream. Redirects are not followed, so those headers
+never reach another origin either.
+
+Streamable HTTP: every request is its own POST, answered with JSON or with an SSE stream that
+carries the call's progress and then its result. A 2025-11-25 server hands out a session id on
+`initialize`, sent on every later request; when it forgets the session (404) a new one is opened
+once and only the requests it refused are replayed, because a refused request never ran. The
+optional GET stream carries its unsolicited notifications. A 2026-07-28 server has no session:
+each POST carries the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers the SDK client
+sends, and closing a request's stream is how it is cancelled.
+
+SSE (the 2024-11-05 transport): one long GET stream announces the message endpoint and carries
+every answer and notification; requests are POSTed to that endpoint (202). The stream dropping
+is a crash, exactly like a stdio process exiting: the calls in flight fail at once and the pool
+restarts the connection with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from mcp.shared.inbound import (
+    encode_header_value,
+    find_invalid_x_mcp_header,
+    mcp_param_headers,
+    x_mcp_header_map,
+)
+from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
+
+from mcp_orch_app.gateway.multiplexed_upstream import METHOD_NOT_FOUND, MultiplexedUpstream
+from mcp_orch_app.gateway.upstream import (
+    CLIENT_INFO,
+    Era,
+    NotificationCallback,
+    UpstreamConfig,
+    UpstreamError,
+    UpstreamFailure,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"{CLIENT_INFO['name']}/{CLIENT_INFO['version']}"
+
+CONNECT_TIMEOUT = 10.0
+"""How long opening a TCP (and TLS) connection may take. Reads have no HTTP-level limit: a
+call's own timeout bounds it, and SSE streams are meant to stay open."""
+
+MAX_CONNECTIONS = 100
+"""Connections to one server at most; over streamable HTTP each call in flight holds one."""
+
+DELETE_TIMEOUT = 2.0
+"""How long stop() waits for the server to acknowledge the end of its session."""
+
+LISTEN_RETRY_DELAY = 1.0
+"""After the GET notification stream ends, how long before it is opened again."""
+
+INTERNAL_ERROR = -32603
+
+MAX_TOOL_PAGES = 20
+"""How many tools/list pages a connection reads to learn a tool's `Mcp-Param-*` headers."""
+
+_NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+"""Which param a modern-era request mirrors into the `Mcp-Name` header (as the SDK client)."""
+
+_JSON_AND_SSE = "application/json, text/event-stream"
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+
+
+@dataclass(slots=True)
+class _SseEvent:
+    event: str
+    data: str
+
+
+async def _sse_events(response: httpx.Response) -> AsyncIterator[_SseEvent]:
+    """The events of a `text/event-stream` body (the fields MCP uses: event and data)."""
+    event, data = "message", []
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield _SseEvent(event, "\n".join(data))
+            event, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
+
+
+def _public_url(url: str) -> str:
+    """The URL without its query and credentials, for messages (some servers put keys there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _snippet(body: bytes) -> str:
+    text = body.decode("utf-8", "replace").strip().replace("\n", " ")
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+class _SessionLost(Exception):
+    """The server no longer knows our session id (see `_names_lost_session`)."""
+
+
+class HttpUpstream(MultiplexedUpstream):
+    """What both HTTP transports share: the client, the configured headers, crash reporting."""
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        on_exit: Callable[[str], None] | None = None,
+        handshake_timeout: float | None = None,
+        era: Era | None = None,
+    ) -> None:
+        super().__init__(config, handshake_timeout=handshake_timeout, era=era)
+        self._on_exit = on_exit
+        self.url = config.url or ""
+        self.exit_reason: str | None = None
+        self._started = False
+        self._stopped = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._client: httpx.AsyncClient | None = None
+
+    # -- start and stop --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            raise RuntimeError(f"a {type(self).__name__} is started once; make a new one")
+        self._started = True
+        self._check_settings()
+        self._client = httpx.AsyncClient(
+            # Configured headers last: a server that wants its own User-Agent gets it.
+            headers={"user-agent": USER_AGENT, **self.config.headers},
+            # A call beyond the connection limit waits for a free one (its own timer runs).
+            timeout=httpx.Timeout(CONNECT_TIMEOUT, read=None, pool=None),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=32),
+            follow_redirects=False,
+        )
+        try:
+            await self._connect()
+            await self._handshake()
+        except BaseException as exc:
+            # Shielded so that a start cancelled by its caller still closes what it opened.
+            await asyncio.shield(self.stop())
+            if isinstance(exc, UpstreamError | UpstreamTimeout):
+                raise UpstreamUnavailable(self._handshake_failure(exc)) from exc
+            raise
+        self._ready = True
+        self._after_handshake()
+
+    def _check_settings(self) -> None:
+        name = self.config.name
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UpstreamUnavailable(
+                f"MCP server '{name}': {_public_url(self.url)!r} is not an http:// or https:// URL"
+            )
+        for header, value in self.config.headers.items():
+            # Checked here so a bad value is named without being shown (it is often a secret).
+            if not _HEADER_NAME.fullmatch(header):
+                raise UpstreamUnavailable(
+                    f"MCP server '{name}': {header!r} is not a valid HTTP header name"
+                )
+            if not _HEADER_VALUE.fullmatch(value):
+                raise UpstreamUnavailable(
+                    f"MCP server '{name}': the value of header '{header}' cannot be sent over "
+                    "HTTP (use printable ASCII, no line breaks)"
+                )
+
+    async def _connect(self) -> None:
+        """Open what must be open before the handshake (the SSE stream)."""
+
+    def _after_handshake(self) -> None:
+        """Start what runs once the connection is up (the GET notification stream)."""
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = self._stopping = True
+        self._fail_calls(f"MCP server '{self.config.name}' was stopped")
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._close_session()
+            await self._client.aclose()
+
+    async def _close_session(self) -> None:
+        """Tell the server the connection ends (streamable HTTP sessions)."""
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _connection_lost(self, reason: str) -> None:
+        """The server went away: fail every waiting call now and report it as a crash once."""
+        if self._gone or self._stopping:
+            return
+        self._gone = True
+        self.exit_reason = reason
+        self._fail_calls(reason)
+        if not self._ready:
+            return  # start() fails with the reason; there is no crash to report
+        if self._on_exit is None:
+            logger.warning("%s", reason)
+            return
+        try:
+            self._on_exit(reason)
+        except Exception:
+            logger.exception("exit callback of %s failed", self.config.name)
+
+    def _unavailable_reason(self) -> str:
+        if self.exit_reason:
+            return self.exit_reason
+        if self._stopping:
+            return f"MCP server '{self.config.name}' is stopping"
+        return f"MCP server '{self.config.name}' is not connected"
+
+    def _transport_failure(self, exc: httpx.HTTPError, what: str) -> str:
+        name, url = self.config.name, _public_url(self.url)
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"MCP server '{name}' did not accept a connection at {url} within {CONNECT_TIMEOUT:g}s"
+        if isinstance(exc, httpx.ConnectError):
+            return f"MCP server '{name}' is not reachable at {url}: {exc or 'connection refused'}"
+        return f"MCP server '{name}' went away during {what} ({type(exc).__name__}: {exc})"
+
+    def _refusal(self, response: httpx.Response, what: str) -> UpstreamUnavailable | None:
+        """An HTTP answer that means the server cannot be used as configured, if it is one."""
+        name, status = self.config.name, response.status_code
+        if status in (401, 403):
+            return UpstreamUnavailable(
+                f"MCP server '{name}' refused the configured credentials (HTTP {status} on "
+                f"{what}): check the headers in the server's settings"
+            )
+        if 300 <= status < 400:
+            location = _public_url(urljoin(self.url, response.headers.get("location", "")))
+            return UpstreamUnavailable(
+                f"MCP server '{name}' redirected {what} to {location} (HTTP {status}); mcp-orch "
+                "does not follow redirects, so put the final URL in the server's settings"
+            )
+        return None
+
+    def _parse(self, data: str | bytes, what: str) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise UpstreamError(
+                INTERNAL_ERROR,
+                f"MCP server '{self.config.name}' answered {what} with something that is not "
+                f"JSON: {_snippet(data if isinstance(data, bytes) else data.encode())}",
+            ) from exc
+
+    def _dispatch_event(self, event: _SseEvent) -> None:
+        if event.event != "message" or not event.data:
+            return
+        try:
+            self._dispatch(self._parse(event.data, "an SSE event"))
+        except UpstreamError as exc:
+            logger.warning("%s", exc)
+
+    # -- the wire --------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _send_soon(self, message: dict[str, Any]) -> None:
+        if self._gone or self._stopping:
+            raise UpstreamUnavailable(self._unavailable_reason())
+
+        async def send() -> None:
+            with contextlib.suppress(UpstreamFailure):
+                await self._send(message)
+
+        self._spawn(send())
+
+
+class StreamableHttpUpstream(HttpUpstream):
+    """A server at one streamable-HTTP endpoint URL (2025-03-26 onward, and 2026-07-28)."""
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        on_exit: Callable[[str], None] | None = None,
+        handshake_timeout: float | None = None,
+        era: Era | None = None,
+    ) -> None:
+        super().__init__(config, on_exit=on_exit, handshake_timeout=handshake_timeout, era=era)
+        self.session_id: str | None = None
+        self._renewing = asyncio.Lock()
+        self._posts: dict[int, asyncio.Task[None]] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._param_headers: dict[str, dict[tuple[str, ...], str]] = {}
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        *,
+        timeout: float,
+        on_notification: NotificationCallback | None = None,
+        call_key: Hashable | None = None,
+    ) -> dict[str, Any]:
+        options = {"timeout": timeout, "on_notification": on_notification, "call_key": call_key}
+        try:
+            result = await super().request(method, params, **options)
+        except UpstreamError as exc:
+            if not await self._relearn_param_headers(method, params, exc, timeout):
+                raise
+            # A header mismatch is refused before dispatch (the spec makes it a plain 400
+            # ahead of any work), so the tool never ran: sending it again is safe.
+            return await super().request(method, params, **options)
+        if method == "tools/list" and self.era is Era.MODERN:
+            self._learn_param_headers(result)
+        return result
+
+    async def _relearn_param_headers(
+        self, method: str, params: dict[str, Any] | None, exc: UpstreamError, timeout: float
+    ) -> bool:
+        """After a HEADER_MISMATCH on a tool we know no headers for (no tools/list went
+        through this connection yet), list the tools; True if that taught us its headers."""
+        name = (params or {}).get("name")
+        if (
+            method != "tools/call"
+            or exc.code != HEADER_MISMATCH
+            or self.era is not Era.MODERN
+            or not isinstance(name, str)
+            or name in self._param_headers
+        ):
+            return False
+        cursor = None
+        for _page in range(MAX_TOOL_PAGES):
+            page = await super().request(
+                "tools/list", {"cursor": cursor} if cursor else None, timeout=timeout
+            )
+            self._learn_param_headers(page)
+            cursor = page.get("nextCursor")
+            if name in self._param_headers or not isinstance(cursor, str):
+                break
+        return name in self._param_headers
+
+    def _learn_param_headers(self, result: dict[str, Any]) -> None:
+        """Remember which tool arguments a modern server wants mirrored into `Mcp-Param-*`
+        headers (the SDK client learns them from tools/list the same way)."""
+        for tool in result.get("tools") or ():
+            schema = tool.get("inputSchema") if isinstance(tool, dict) else None
+            name = tool.get("name") if isinstance(tool, dict) else None
+            if not isinstance(name, str) or find_invalid_x_mcp_header(schema) is not None:
+                continue
+            header_map = x_mcp_header_map(schema)
+            if header_map:
+                self._param_headers[name] = header_map
+            else:
+                self._param_headers.pop(name, None)
+
+    def _headers_for(self, message: dict[str, Any]) -> dict[str, str]:
+        """The MCP headers of one POST, on top of the client's configured ones."""
+        headers = {"accept": _JSON_AND_SSE, "content-type": "application/json"}
+        method = message.get("method")
+        if method == "initialize":
+            return headers  # a fresh negotiation: no session, no version yet
+        params = message.get("params") or {}
+        version = self.protocol_version
+        if method == "server/discover":
+            version = (params.get("_meta") or {}).get(PROTOCOL_VERSION_META_KEY)
+        if self.session_id:
+            headers["mcp-session-id"] = self.session_id
+        if version:
+            headers["mcp-protocol-version"] = version
+        if (self.era is Era.MODERN or method == "server/discover") and "id" in message:
+            headers["mcp-method"] = method
+            name = params.get(_NAME_BEARING_METHODS.get(method, ""))
+            if isinstance(name, str):
+                headers["mcp-name"] = encode_header_value(name)
+            if method == "tools/call" and name in self._param_headers:
+                arguments = params.get("arguments")
+                if isinstance(arguments, dict):
+                    headers.update(mcp_param_headers(self._param_headers[name], arguments))
+        return headers
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self._gone or self._stopping:
+            raise UpstreamUnavailable(self._unavailable_reason())
+        if "id" in message and "method" in message:
+            # The answer arrives on the POST's own response: read it in a task of its own so
+            # the caller's timer (and cancellation) stay in charge of how long it waits.
+            request_id = message["id"]
+            self._posts[request_id] = self._spawn(self._post_request(request_id, message))
+            return
+        await self._post_message(message)
+
+    def _call_finished(self, request_id: int) -> None:
+        post = self._posts.pop(request_id, None)
+        if post is not None and not post.done():
+            # Still streaming: closing the response stream is how a 2026-07-28 server learns
+            # the call was abandoned, and it frees the connection either way.
+            post.cancel()
+
+    def _abandon(self, request_id: int, reason: str) -> None:
+        if self.era is not Era.MODERN:
+            # Handshake era: the notification is the signal (a closed stream is not).
+            self._send_cancelled(request_id, reason)
+
+    async def _post_message(self, message: dict[str, Any]) -> None:
+        """POST a notification or a reply; the server acknowledges it with 202."""
+        what = str(message.get("method") or "a reply")
+        try:
+            response = await self._client.post(
+                self.url, content=_encode(message), headers=self._headers_for(message)
+            )
+        except httpx.HTTPError as exc:
+            reason = self._transport_failure(exc, what)
+            self._connection_lost(reason)
+            raise UpstreamUnavailable(reason) from exc
+        refusal = self._refusal(response, what)
+        if refusal is not None:
+            raise refusal
+        if response.status_code >= 400:
+            logger.warning(
+                "%s answered %s with HTTP %d: %s",
+                self.config.name,
+                what,
+                response.status_code,
+                _snippet(response.content),
+            )
+
+    async def _post_request(self, request_id: int, message: dict[str, Any]) -> None:
+        """POST one request and route everything its response carries; fail the call if the
+        answer cannot come. Replays it once on a new session if the server lost the old one."""
+        method = message["method"]
+        replayed = False
+        while True:
+            session = self.session_id
+            try:
+                async with self._client.stream(
+                    "POST", self.url, content=_encode(message), headers=self._headers_for(message)
+                ) as response:
+                    await self._read_answer(request_id, method, response, session)
+                return
+            except _SessionLost:
+                pass
+            except httpx.HTTPError as exc:
+                self._connection_lost(self._transport_failure(exc, method))
+                return
+            except UpstreamFailure as exc:
+                self._fail_call(request_id, exc)
+                return
+            # The server refused this request with 404 before running it: safe to send again.
+            try:
+                if replayed:
+                    raise UpstreamUnavailable(
+                        f"MCP server '{self.config.name}' lost its session again right after "
+                        f"it was renewed; {method} was not sent"
+                    )
+                replayed = True
+                await self._renew_session(session)
+            except UpstreamFailure as exc:
+                self._fail_call(request_id, exc)
+                return
+
+    async def _read_answer(
+        self, request_id: int, method: str, response: httpx.Response, session: str | None
+    ) -> None:
+        status = response.status_code
+        content_type = response.headers.get("content-type", "").lower()
+        if method == "initialize" and response.headers.get("mcp-session-id"):
+            self.session_id = response.headers["mcp-session-id"]
+        refusal = self._refusal(response, method)
+        if refusal is not None:
+            raise refusal
+        if status < 300 and content_type.startswith("text/event-stream"):
+            async for event in _sse_events(response):
+                self._dispatch_event(event)
+                if self._answered(request_id):
+                    return
+            raise UpstreamUnavailable(
+                f"MCP server '{self.config.name}' ended the response to {method} without "
+                "answering it (not retried: it may have run)"
+            )
+        body = await response.aread()
+        if content_type.startswith("application/json"):
+            answer = self._parse(body, method)
+            if session is not None and _names_lost_session(status, answer):
+                raise _SessionLost
+            if isinstance(answer, dict) and "error" in answer and answer.get("id") is None:
+                answer = {**answer, "id": request_id}  # refused before its id was read
+            self._dispatch(answer)
+            if self._answered(request_id):
+                return
+        if status == 404:
+            if session is not None:
+                raise _SessionLost
+            raise UpstreamError(
+                METHOD_NOT_FOUND,
+                f"HTTP 404 from {_public_url(self.url)}: is this the server's MCP endpoint URL?",
+            )
+        if status >= 400:
+            raise UpstreamError(
+                INTERNAL_ERROR,
+                f"MCP server '{self.config.name}' answered {method} with HTTP {status}: "
+                f"{_snippet(body) or response.reason_phrase}",
+            )
+        raise UpstreamError(
+            INTERNAL_ERROR,
+            f"MCP server '{self.config.name}' answered {method} with "
+            f"{content_type or 'no content type'} instead of JSON-RPC (HTTP {status}); is "
+            f"{_public_url(self.url)} its MCP endpoint?",
+        )
+
+    def _answered(self, request_id: int) -> bool:
+        call = self._calls.get(request_id)
+        if call is None or call.future.done():
+            # Answered: this POST is done, so the call's end must not cancel it mid-close.
+            self._posts.pop(request_id, None)
+            return True
+        return False
+
+    async def _renew_session(self, lost: str | None) -> None:
+        """Open a new session once for every request that found the old one gone."""
+        async with self._renewing:
+            if self.session_id != lost:
+                return  # another request renewed it meanwhile
+            if self._gone or self._stopping:
+                raise UpstreamUnavailable(self._unavailable_reason())
+            logger.warning("%s lost its MCP session; opening a new one", self.config.name)
+            self._stop_listening()
+            try:
+                await self._initialize()
+            except (UpstreamError, UpstreamTimeout) as exc:
+                reason = (
+                    f"MCP server '{self.config.name}' lost its session and refused a new one: {exc}"
+                )
+                self._connection_lost(reason)
+                raise UpstreamUnavailable(reason) from exc
+            self._after_handshake()
+
+    # -- server notifications (the optional GET stream) -------------------------------------
+
+    def _after_handshake(self) -> None:
+        if self.era is Era.HANDSHAKE and self.session_id:
+            self._listener = self._spawn(self._listen(self.session_id))
+
+    def _stop_listening(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            self._listener = None
+
+    async def _listen(self, session: str) -> None:
+        """Read the session's GET stream; a server without one answers 405, which is fine."""
+        while not (self._gone or self._stopping) and self.session_id == session:
+            headers = {"accept": "text/event-stream", "mcp-session-id": session}
+            if self.protocol_version:
+                headers["mcp-protocol-version"] = self.protocol_version
+            try:
+                async with self._client.stream("GET", self.url, headers=headers) as response:
+                    content_type = response.headers.get("content-type", "").lower()
+                    if response.status_code != 200 or "text/event-stream" not in content_type:
+                        logger.debug(
+                            "%s offers no notification stream (HTTP %d)",
+                            self.config.name,
+                            response.status_code,
+                        )
+                        return
+                    async for event in _sse_events(response):
+                        self._dispatch_event(event)
+            except httpx.ConnectError as exc:
+                # Nothing listens any more: the server is gone even with no call in flight.
+                self._connection_lost(self._transport_failure(exc, "the notification stream"))
+                return
+            except httpx.HTTPError:
+                logger.debug("%s: notification stream dropped", self.config.name, exc_info=True)
+            await asyncio.sleep(LISTEN_RETRY_DELAY)
+
+    async def _close_session(self) -> None:
+        if not self.session_id or self._gone:
+            return
+        headers = {"mcp-session-id": self.session_id}
+        if self.protocol_version:
+            headers["mcp-protocol-version"] = self.protocol_version
+        await self._client.delete(self.url, headers=headers, timeout=DELETE_TIMEOUT)
+
+
+class SseUpstream(HttpUpstream):
+    """A server on the SSE transport: one GET stream in, POSTs to its message endpoint out."""
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        on_exit: Callable[[str], None] | None = None,
+        handshake_timeout: float | None = None,
+        era: Era | None = None,
+    ) -> None:
+        super().__init__(config, on_exit=on_exit, handshake_timeout=handshake_timeout, era=era)
+        self.endpoint: str | None = None
+        self._endpoint_known: asyncio.Future[str] | None = None
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._endpoint_known = loop.create_future()
+        self._endpoint_known.add_done_callback(_retrieve)
+        self._spawn(self._read_stream())
+        try:
+            self.endpoint = await asyncio.wait_for(
+                asyncio.shield(self._endpoint_known), self._handshake_timeout
+            )
+        except TimeoutError:
+            raise UpstreamUnavailable(
+                f"MCP server '{self.config.name}' did not announce its message endpoint on "
+                f"{_public_url(self.url)} within {self._handshake_timeout:g}s: is this its SSE URL?"
+            ) from None
+
+    async def _read_stream(self) -> None:
+        name = self.config.name
+        try:
+            async with self._client.stream(
+                "GET", self.url, headers={"accept": "text/event-stream"}
+            ) as response:
+                refusal = self._refusal(response, "opening the SSE stream")
+                if refusal is not None:
+                    raise refusal
+                content_type = response.headers.get("content-type", "").lower()
+                if response.status_code != 200 or "text/event-stream" not in content_type:
+                    body = await response.aread()
+                    raise UpstreamUnavailable(
+                        f"MCP server '{name}' answered GET {_public_url(self.url)} with HTTP "
+                        f"{response.status_code} ({content_type or 'no content type'}) instead "
+                        f"of an SSE stream: is this its SSE URL? {_snippet(body)}".rstrip()
+                    )
+                async for event in _sse_events(response):
+                    if event.event == "endpoint":
+                        self._take_endpoint(event.data)
+                    else:
+                        self._dispatch_event(event)
+            reason = f"MCP server '{name}' closed its SSE stream"
+        except UpstreamUnavailable as exc:
+            reason = str(exc)
+        except httpx.HTTPError as exc:
+            reason = self._transport_failure(exc, "its SSE stream")
+        if not self._endpoint_known.done():
+            self._endpoint_known.set_exception(UpstreamUnavailable(reason))
+        self._connection_lost(reason)
+
+    def _take_endpoint(self, data: str) -> None:
+        endpoint = urljoin(self.url, data.strip())
+        ours, theirs = urlsplit(self.url), urlsplit(endpoint)
+        if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
+            # The configured headers must not go to an origin nobody configured.
+            raise UpstreamUnavailable(
+                f"MCP server '{self.config.name}' announced a message endpoint on another "
+                f"origin ({_public_url(endpoint)}); refused"
+            )
+        if not self._endpoint_known.done():
+            self._endpoint_known.set_result(endpoint)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self._gone or self._stopping or self.endpoint is None:
+            raise UpstreamUnavailable(self._unavailable_reason())
+        if "id" in message and "method" in message:
+            # POSTed from a task: the answer arrives on the stream, and the caller's timer
+            # must run even if the POST itself hangs.
+            self._spawn(self._post_request(message["id"], message))
+            return
+        await self._post(message)
+
+    async def _post_request(self, request_id: int, message: dict[str, Any]) -> None:
+        try:
+            await self._post(message)
+        except UpstreamFailure as exc:
+            self._fail_call(request_id, exc)
+
+    async def _post(self, message: dict[str, Any]) -> None:
+        what = str(message.get("method") or "a reply")
+        try:
+            response = await self._client.post(
+                self.endpoint,
+                content=_encode(message),
+                headers={"content-type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            reason = self._transport_failure(exc, what)
+            self._connection_lost(reason)
+            raise UpstreamUnavailable(reason) from exc
+        refusal = self._refusal(response, what)
+        if refusal is not None:
+            raise refusal
+        if response.status_code == 404:
+            reason = f"MCP server '{self.config.name}' no longer knows this SSE session"
+            self._connection_lost(reason)
+            raise UpstreamUnavailable(reason)
+        if response.status_code >= 400:
+            raise UpstreamError(
+                INTERNAL_ERROR,
+                f"MCP server '{self.config.name}' refused {what} with HTTP "
+                f"{response.status_code}: {_snippet(response.content)}",
+            )
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _names_lost_session(status: int, answer: Any) -> bool:
+    """Whether an HTTP error answer means the server no longer knows our session id.
+
+    The spec says 404 (a 404 carrying METHOD_NOT_FOUND is about the method, not the session);
+    the TypeScript SDK's example servers, server-everything among them, answer 400 "No valid
+    session ID provided" instead. Either way the request was refused before it ran.
+    """
+    error = answer.get("error") if isinstance(answer, dict) else None
+    error = error if isinstance(error, dict) else {}
+    if status == 404:
+        return error.get("code") != METHOD_NOT_FOUND
+    return status == 400 and "session" in str(error.get("message", "")).lower()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a future's exception as seen (start() may have given up on it already)."""
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,479 @@
+"""`MultiplexedUpstream`: the JSON-RPC side every upstream transport shares.
+
+One connection serves every client session of a server, so requests are multiplexed: each call
+gets an id allocated here (client ids from different sessions would clash) and its answer is
+routed back to the waiting caller by that id. Progress tokens are remapped the same way: the
+upstream sees the request id as the token, and the caller's `on_notification` gets its own token
+back. Everything stays a plain dict parsed by the stdlib json module; nothing is validated twice.
+
+The handshake picks the newest era the server speaks, exactly as the SDK's `mode="auto"` client
+does: `server/discover` first (2026-07-28, every later request carries the `_meta` envelope the
+SDK client stamps), falling back to `initialize` at 2025-11-25 for servers that refuse it.
+
+A transport (stdio, SSE, streamable HTTP) supplies the wire: `_send` delivers one message,
+`_send_soon` does so without waiting, and whatever arrives is handed to `_dispatch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from abc import abstractmethod
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    LOG_LEVEL_META_KEY,
+    PROTOCOL_VERSION_META_KEY,
+    SERVER_INFO_META_KEY,
+    UNSUPPORTED_PROTOCOL_VERSION,
+)
+from mcp_types.version import (
+    HANDSHAKE_PROTOCOL_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    LATEST_MODERN_VERSION,
+    MODERN_PROTOCOL_VERSIONS,
+)
+
+from mcp_orch_app.gateway.upstream import (
+    CLIENT_INFO,
+    Era,
+    NotificationCallback,
+    Upstream,
+    UpstreamCancelled,
+    UpstreamConfig,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+DISCOVER_TIMEOUT = 10.0
+"""How long the `server/discover` probe may take before the server is taken for handshake-era
+(the SDK client waits as long)."""
+
+METHOD_NOT_FOUND = -32601
+
+_ENVELOPE_KEYS = (
+    PROTOCOL_VERSION_META_KEY,
+    CLIENT_INFO_META_KEY,
+    CLIENT_CAPABILITIES_META_KEY,
+    LOG_LEVEL_META_KEY,
+)
+
+
+def _envelope(version: str) -> dict[str, Any]:
+    """The `_meta` keys the SDK client puts on every modern-era request (and on discover)."""
+    return {
+        PROTOCOL_VERSION_META_KEY: version,
+        CLIENT_INFO_META_KEY: dict(CLIENT_INFO),
+        CLIENT_CAPABILITIES_META_KEY: {},
+    }
+
+
+def _supported_versions(exc: UpstreamError) -> list[str] | None:
+    """The versions a -32022 (unsupported protocol version) error names, if it names any."""
+    if exc.code != UNSUPPORTED_PROTOCOL_VERSION or not isinstance(exc.data, dict):
+        return None
+    supported = exc.data.get("supported")
+    if not isinstance(supported, list):
+        return None
+    return [v for v in supported if isinstance(v, str)]
+
+
+def _newest_mutual_modern(exc: UpstreamError) -> str | None:
+    mutual = [v for v in MODERN_PROTOCOL_VERSIONS if v in (_supported_versions(exc) or ())]
+    return mutual[-1] if mutual else None
+
+
+@dataclass(slots=True)
+class _Call:
+    """A request waiting for its answer."""
+
+    method: str
+    timeout: float
+    future: asyncio.Future[dict[str, Any]]
+    on_notification: NotificationCallback | None = None
+    progress_token: Any = None
+    call_key: Hashable | None = None
+
+
+class MultiplexedUpstream(Upstream):
+    """Calls, their ids and progress tokens, and the era handshake, over any message wire."""
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        handshake_timeout: float | None = None,
+        era: Era | None = None,
+    ) -> None:
+        """`era` forces one era instead of negotiating (HANDSHAKE skips the discover probe, for
+        a server that mishandles it); None picks the newest the server supports."""
+        super().__init__(config)
+        self._forced_era = era
+        self._handshake_timeout = handshake_timeout or config.timeout_seconds
+        self._ids = itertools.count(1)
+        self._calls: dict[int, _Call] = {}
+        self._keys: dict[Hashable, int] = {}
+        self._envelope: dict[str, Any] | None = None
+        self._ready = False
+        self._gone = False
+        self._stopping = False
+
+    # -- the wire a transport supplies -----------------------------------------------------
+
+    @abstractmethod
+    async def _send(self, message: dict[str, Any]) -> None:
+        """Deliver one message (request, notification or reply); UpstreamUnavailable if it
+        cannot be."""
+
+    @abstractmethod
+    def _send_soon(self, message: dict[str, Any]) -> None:
+        """Deliver one message without waiting (best effort: cancels, replies)."""
+
+    @abstractmethod
+    def _unavailable_reason(self) -> str:
+        """Why calls are refused now, in words the user can act on."""
+
+    def _abandon(self, request_id: int, reason: str) -> None:
+        """Tell the server to stop working on a call we no longer wait for."""
+        self._send_cancelled(request_id, reason)
+
+    def _call_finished(self, request_id: int) -> None:
+        """A call is over (answered, failed, timed out or cancelled); the wire may clean up."""
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        return self._ready and not self._gone and not self._stopping
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._calls)
+
+    # -- handshake -------------------------------------------------------------------------
+
+    async def _handshake(self) -> None:
+        """Open the connection in the newest era the server supports (the SDK's auto mode)."""
+        if self._forced_era is Era.HANDSHAKE:
+            await self._initialize()
+            return
+        discovered = await self._probe_discover()
+        if discovered is not None:
+            self._adopt_modern(*discovered)
+            return
+        if self._forced_era is Era.MODERN:
+            raise UpstreamUnavailable(
+                f"MCP server '{self.config.name}' does not speak the {LATEST_MODERN_VERSION} era"
+            )
+        try:
+            await self._initialize()
+        except UpstreamError as exc:
+            # A probe that timed out here but reached a slow-starting modern server has locked
+            # the connection to the modern era; the server says so with -32022. Re-probe once.
+            version = _newest_mutual_modern(exc)
+            if version is None:
+                raise
+            self._adopt_modern(await self._discover(version, self._handshake_timeout), version)
+
+    async def _probe_discover(self) -> tuple[dict[str, Any], str] | None:
+        """Ask for the modern era; None when the server is handshake-era (or will not say)."""
+        version = LATEST_MODERN_VERSION
+        timeout = min(DISCOVER_TIMEOUT, self._handshake_timeout)
+        try:
+            result = await self._discover(version, timeout)
+        except UpstreamTimeout:
+            return None
+        except UpstreamError as exc:
+            retry = _newest_mutual_modern(exc)
+            if retry is None or retry == version:
+                self._refuse_modern_only(exc)
+                return None
+            version = retry
+            try:
+                result = await self._discover(version, timeout)
+            except (UpstreamError, UpstreamTimeout):
+                return None
+        supported = result.get("supportedVersions") or ()
+        mutual = [v for v in MODERN_PROTOCOL_VERSIONS if v in supported]
+        if not mutual:
+            return None  # answers discover but advertises only handshake versions
+        return result, mutual[-1]
+
+    def _refuse_modern_only(self, exc: UpstreamError) -> None:
+        """A -32022 naming only modern versions we do not speak is a real incompatibility."""
+        supported = _supported_versions(exc)
+        if supported and not any(v in HANDSHAKE_PROTOCOL_VERSIONS for v in supported):
+            raise UpstreamUnavailable(
+                f"MCP server '{self.config.name}' only speaks protocol versions {supported}, "
+                f"mcp-orch speaks {[*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS]}"
+            )
+
+    async def _discover(self, version: str, timeout: float) -> dict[str, Any]:
+        """One `server/discover`, with the `_meta` envelope the SDK client sends with it."""
+        params = {"_meta": _envelope(version)}
+        # The spec forbids cancelling discover and initialize, hence cancellable=False.
+        return await self._call(
+            next(self._ids), "server/discover", params, timeout=timeout, cancellable=False
+        )
+
+    async def _initialize(self) -> None:
+        params = {
+            "protocolVersion": LATEST_HANDSHAKE_VERSION,
+            "capabilities": {},
+            "clientInfo": dict(CLIENT_INFO),
+        }
+        result = await self._call(
+            next(self._ids),
+            "initialize",
+            params,
+            timeout=self._handshake_timeout,
+            cancellable=False,
+        )
+        version = result.get("protocolVersion")
+        if version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            raise UpstreamUnavailable(
+                f"MCP server '{self.config.name}' answered the handshake with protocol version "
+                f"{version!r}, which mcp-orch does not speak"
+            )
+        self.era = Era.HANDSHAKE
+        self.protocol_version = version
+        self.server_info = result.get("serverInfo")
+        self.capabilities = result.get("capabilities") or {}
+        self.instructions = result.get("instructions")
+        await self._send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def _adopt_modern(self, result: dict[str, Any], version: str) -> None:
+        self.era = Era.MODERN
+        self.protocol_version = version
+        self.server_info = (result.get("_meta") or {}).get(SERVER_INFO_META_KEY)
+        self.capabilities = result.get("capabilities") or {}
+        self.instructions = result.get("instructions")
+        self._envelope = _envelope(version)
+
+    def _handshake_failure(self, exc: Exception) -> str:
+        name = self.config.name
+        if isinstance(exc, UpstreamTimeout):
+            return f"MCP server '{name}' did not answer the MCP handshake within {self._handshake_timeout:g}s"
+        return f"MCP server '{name}' refused the MCP handshake: {exc}"
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        *,
+        timeout: float,
+        on_notification: NotificationCallback | None = None,
+        call_key: Hashable | None = None,
+    ) -> dict[str, Any]:
+        if not self.healthy:
+            raise UpstreamUnavailable(self._unavailable_reason())
+        request_id = next(self._ids)
+        params, caller_token = self._outgoing_params(params, request_id, on_notification)
+        return await self._call(
+            request_id,
+            method,
+            params,
+            timeout=timeout,
+            on_notification=on_notification if caller_token is not None else None,
+            progress_token=caller_token,
+            call_key=call_key,
+        )
+
+    def _outgoing_params(
+        self,
+        params: dict[str, Any] | None,
+        request_id: int,
+        on_notification: NotificationCallback | None,
+    ) -> tuple[dict[str, Any] | None, Any]:
+        """The params as this upstream must see them, and the caller's progress token.
+
+        Copies only what it changes: the era's `_meta` envelope (added for modern upstreams,
+        removed for handshake-era ones, which refuse it), and the progress token (replaced by
+        the request id, unique on this connection; dropped when no one listens for progress).
+        """
+        meta = params.get("_meta") if params else None
+        if meta is None and self._envelope is None:
+            return params, None
+        meta = dict(meta or {})
+        caller_token = meta.pop("progressToken", None)
+        if caller_token is not None and on_notification is not None:
+            meta["progressToken"] = request_id
+        else:
+            caller_token = None
+        if self._envelope is not None:
+            meta.update(self._envelope)
+        else:
+            for key in _ENVELOPE_KEYS:
+                meta.pop(key, None)
+        params = dict(params or {})
+        if meta:
+            params["_meta"] = meta
+        else:
+            params.pop("_meta", None)
+        return params, caller_token
+
+    async def _call(
+        self,
+        request_id: int,
+        method: str,
+        params: dict[str, Any] | None,
+        *,
+        timeout: float,
+        on_notification: NotificationCallback | None = None,
+        progress_token: Any = None,
+        call_key: Hashable | None = None,
+        cancellable: bool = True,
+    ) -> dict[str, Any]:
+        """Send a request under `request_id` and wait for the answer routed back to it."""
+        loop = asyncio.get_running_loop()
+        call = _Call(
+            method, timeout, loop.create_future(), on_notification, progress_token, call_key
+        )
+        self._calls[request_id] = call
+        if call_key is not None:
+            self._keys[call_key] = request_id
+        timer = loop.call_later(timeout, self._expire, request_id)
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        try:
+            await self._send(message)
+            return await call.future
+        except UpstreamTimeout:
+            if cancellable:
+                self._abandon(request_id, "timed out")
+            raise
+        except asyncio.CancelledError:
+            if cancellable:
+                self._abandon(request_id, "cancelled by the client")
+            raise
+        finally:
+            timer.cancel()
+            self._calls.pop(request_id, None)
+            if call_key is not None and self._keys.get(call_key) == request_id:
+                del self._keys[call_key]
+            self._call_finished(request_id)
+            self.last_used = time.monotonic()
+
+    def _expire(self, request_id: int) -> None:
+        call = self._calls.get(request_id)
+        if call is not None and not call.future.done():
+            call.future.set_exception(
+                UpstreamTimeout(
+                    f"MCP server '{self.config.name}' did not answer {call.method} "
+                    f"within {call.timeout:g}s"
+                )
+            )
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        if not self.healthy:
+            raise UpstreamUnavailable(self._unavailable_reason())
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        await self._send(message)
+
+    async def cancel(self, call_key: Hashable, reason: str | None = None) -> bool:
+        request_id = self._keys.get(call_key)
+        call = self._calls.get(request_id) if request_id is not None else None
+        if call is None or call.future.done():
+            return False
+        self._abandon(request_id, reason or "cancelled by the client")
+        call.future.set_exception(UpstreamCancelled(f"{call.method} was cancelled"))
+        return True
+
+    def _send_cancelled(self, request_id: int, reason: str) -> None:
+        """Tell the server to stop working on a call we no longer wait for (best effort)."""
+        params = {"requestId": request_id, "reason": reason}
+        with contextlib.suppress(UpstreamUnavailable):
+            self._send_soon(
+                {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
+            )
+
+    def _fail_call(self, request_id: int, exc: Exception) -> None:
+        call = self._calls.get(request_id)
+        if call is not None and not call.future.done():
+            call.future.set_exception(exc)
+
+    def _fail_calls(self, reason: str) -> None:
+        for call in self._calls.values():
+            if not call.future.done():
+                call.future.set_exception(UpstreamUnavailable(reason))
+
+    # -- what arrives ----------------------------------------------------------------------
+
+    def _dispatch(self, message: Any) -> None:
+        """Route one parsed JSON-RPC message or batch."""
+        for item in message if isinstance(message, list) else (message,):
+            if not isinstance(item, dict):
+                continue
+            try:
+                self._route(item)
+            except Exception:
+                # One malformed message must not take the connection down with it.
+                logger.exception("%s: could not route %.200r", self.config.name, item)
+
+    def _route(self, message: dict[str, Any]) -> None:
+        if "method" not in message:
+            self._resolve(message)
+        elif "id" in message:
+            self._answer_server_request(message)
+        elif message["method"] == "notifications/progress":
+            self._route_progress(message)
+        elif message["method"] != "notifications/cancelled":
+            # (A cancel from the server is about one of its own requests: they are answered at
+            # once, so there is nothing left to stop.)
+            self._publish(message)
+
+    def _resolve(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        call = self._calls.get(request_id) if isinstance(request_id, int) else None
+        if call is None or call.future.done():
+            logger.debug("%s: dropped a late or unknown response %r", self.config.name, request_id)
+            return
+        if "error" in message:
+            call.future.set_exception(UpstreamError.from_wire(message["error"]))
+        else:
+            result = message.get("result")
+            call.future.set_result(result if isinstance(result, dict) else {})
+
+    def _route_progress(self, message: dict[str, Any]) -> None:
+        params = message.get("params") or {}
+        token = params.get("progressToken")
+        call = self._calls.get(token) if isinstance(token, int) else None
+        if call is None or call.on_notification is None:
+            return
+        restored = {**message, "params": {**params, "progressToken": call.progress_token}}
+        try:
+            call.on_notification(restored)
+        except Exception:
+            logger.exception("progress callback of %s failed", self.config.name)
+
+    def _answer_server_request(self, message: dict[str, Any]) -> None:
+        """Answer what the server asks of its client: mcp-orch has no human or model to ask."""
+        method = message["method"]
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
+        if method == "ping":
+            reply["result"] = {}
+        elif method == "roots/list":
+            reply["result"] = {"roots": []}
+        else:
+            logger.warning("%s asked its client for %s; refused", self.config.name, method)
+            reply["error"] = {
+                "code": METHOD_NOT_FOUND,
+                "message": f"mcp-orch does not pass {method} requests on to clients",
+            }
+        with contextlib.suppress(UpstreamUnavailable):
+            self._send_soon(reply)
