@@ -17,10 +17,7 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -28,20 +25,15 @@ sys.path.insert(0, str(CHECKOUT))
 
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
+from bench.harness import (  # noqa: E402
+    FIXTURE_SERVER,
+    Contender,
+    EchoCall,
+    measure_rounds,
+    sdk_echo,
+)
 from mcp_orch_app.gateway.stdio_upstream import StdioUpstream  # noqa: E402
 from mcp_orch_app.gateway.upstream import Era, UpstreamConfig  # noqa: E402
-
-FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
-EchoCall = Callable[[str], Awaitable[str]]
-
-
-@dataclass
-class Contender:
-    name: str
-    echo: EchoCall
-    p50_ms: list[float] = field(default_factory=list)
-    calls_per_second: list[float] = field(default_factory=list)
-    cpu_us_per_call: list[float] = field(default_factory=list)
 
 
 async def sdk_session(stack: AsyncExitStack, *, modern: bool) -> EchoCall:
@@ -49,12 +41,7 @@ async def sdk_session(stack: AsyncExitStack, *, modern: bool) -> EchoCall:
     read, write = await stack.enter_async_context(stdio_client(params))
     session = await stack.enter_async_context(ClientSession(read, write))
     await (session.discover() if modern else session.initialize())
-
-    async def echo(text: str) -> str:
-        result = await session.call_tool("echo", {"text": text})
-        return result.content[0].text
-
-    return echo
+    return sdk_echo(session)
 
 
 async def gateway_upstream(stack: AsyncExitStack, *, era: Era | None) -> EchoCall:
@@ -73,33 +60,6 @@ async def gateway_upstream(stack: AsyncExitStack, *, era: Era | None) -> EchoCal
     return echo
 
 
-async def p50_latency_ms(echo: EchoCall, calls: int) -> float:
-    samples = []
-    for n in range(calls):
-        began = time.perf_counter()
-        answer = await echo(f"c1-{n}")
-        samples.append(time.perf_counter() - began)
-        assert answer == f"c1-{n}", answer
-    return statistics.median(samples) * 1000
-
-
-async def throughput(echo: EchoCall, workers: int, per_worker: int) -> tuple[float, float]:
-    """Calls per second, and the client's own CPU time per call in microseconds (the server
-    runs in another process, so this is what the client side costs)."""
-
-    async def worker(index: int) -> None:
-        for n in range(per_worker):
-            text = f"c{workers}-{index}-{n}"
-            answer = await echo(text)
-            assert answer == text, answer
-
-    calls = workers * per_worker
-    began, cpu_began = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(worker(index) for index in range(workers)))
-    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
-    return calls / elapsed, cpu / calls * 1e6
-
-
 async def main(rounds: int, calls: int, per_worker: int) -> None:
     async with AsyncExitStack() as stack:
         contenders = [
@@ -110,15 +70,7 @@ async def main(rounds: int, calls: int, per_worker: int) -> None:
             Contender("SDK ClientSession, 2026-07-28", await sdk_session(stack, modern=True)),
             Contender("StdioUpstream,     2026-07-28", await gateway_upstream(stack, era=None)),
         ]
-        for contender in contenders:  # warm up imports, caches and the servers' JIT-free paths
-            await throughput(contender.echo, 8, 10)
-        for round_number in range(1, rounds + 1):
-            for contender in contenders:
-                contender.p50_ms.append(await p50_latency_ms(contender.echo, calls))
-                rate, cpu = await throughput(contender.echo, 32, per_worker)
-                contender.calls_per_second.append(rate)
-                contender.cpu_us_per_call.append(cpu)
-            print(f"round {round_number}/{rounds} done", file=sys.stderr)
+        await measure_rounds(contenders, rounds, calls, per_worker)
     report(contenders, rounds, calls, per_worker)
 
 

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from mcp_orch_app.api.app import create_api
+from mcp_orch_app.gateway.runtime import gateway_lifespan
 from mcp_orch_app.lifecycle import preflight
 from mcp_orch_app.ui.pages import register_pages
 
@@ -11,3 +12,6 @@ preflight()
 
 app = rx.App(api_transformer=create_api())
 register_pages(app)
+# The MCP gateway: upstream pool, sessions, call logging; on shutdown it stops every upstream
+# process, then drains the log writer.
+app.register_lifespan_task(gateway_lifespan)

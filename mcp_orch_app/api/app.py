@@ -1,4 +1,5 @@
-"""The FastAPI app handed to Reflex as ``api_transformer``: REST under /api.
+"""The FastAPI app handed to Reflex as ``api_transformer``: REST under /api, MCP endpoints under
+/projects/{project_id}/... (see mcp_orch_app.gateway.http_endpoints).
 
 Reflex mounts its own backend inside this app, so these routes match first, also on the
 single production port.
@@ -8,8 +9,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mcp_orch_app.api import admin, api_keys, auth, projects, servers, teams
+from mcp_orch_app.api import (
+    admin,
+    api_keys,
+    auth,
+    observability,
+    projects,
+    servers,
+    teams,
+    tools,
+)
 from mcp_orch_app.api.errors import install_error_handlers
+from mcp_orch_app.gateway.http_endpoints import install_mcp_endpoints
 
 
 def create_api() -> FastAPI:
@@ -23,6 +34,7 @@ def create_api() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(api)
-    for module in (auth, projects, servers, api_keys, teams, admin):
+    for module in (auth, projects, servers, tools, observability, api_keys, teams, admin):
         api.include_router(module.router)
+    install_mcp_endpoints(api)
     return api

@@ -12,6 +12,7 @@ from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.tokens import api_key_display_parts, hash_token, new_api_key
 from mcp_orch_app.services import activity
 from mcp_orch_app.services.access import clean_name, parse_uuid, require_project
+from mcp_orch_app.services.access_events import access_changed
 from mcp_orch_app.services.errors import Conflict, InvalidInput, NotFound
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
@@ -125,3 +126,4 @@ def revoke_api_key(
         target_id=key.id,
     )
     db.flush()
+    access_changed(db, project.id)

@@ -132,3 +132,15 @@ def authorize_mcp_client(
         servers=servers,
         disabled_tools={k: frozenset(v) for k, v in disabled.items()},
     )
+
+
+def enabled_server_ids(db: Session, project_id: str | uuid.UUID) -> set[uuid.UUID]:
+    """The project's servers the gateway may keep running (none if the project is gone)."""
+    return set(
+        db.exec(
+            select(McpServer.id).where(
+                McpServer.project_id == parse_uuid(project_id, "project"),
+                col(McpServer.enabled),
+            )
+        )
+    )

@@ -27,6 +27,7 @@ from mcp_orch_app.services.access import (
     require_project,
     require_team,
 )
+from mcp_orch_app.services.access_events import access_changed
 from mcp_orch_app.services.auth import normalise_email
 from mcp_orch_app.services.errors import Conflict, InvalidInput, NotFound
 from mcp_orch_app.services.principal import Actor
@@ -167,6 +168,7 @@ def update_project(
             details={"changed": sorted(changed)},
         )
         db.flush()
+    access_changed(db, project.id)
     return _project_out(db, project, role)
 
 
@@ -177,6 +179,7 @@ def delete_project(db: Session, actor: Actor, project_id: str | uuid.UUID) -> No
     # instance-level feed keeps a record that it existed and who deleted it.
     db.delete(project)
     db.flush()
+    access_changed(db, pid)
     activity.record(
         db,
         actor,

@@ -12,7 +12,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_orch_app.models.enums import InvitedAs, Role, ServerStatus, Transport
+from mcp_orch_app.models.enums import (
+    ClientTransport,
+    InvitedAs,
+    LogLevel,
+    Role,
+    ServerLogCategory,
+    ServerStatus,
+    ToolCallStatus,
+    Transport,
+)
 
 
 class _Out(BaseModel):
@@ -306,3 +315,137 @@ class ProjectOverviewOut(BaseModel):
     members: list[MemberOut]
     status_counts: dict[str, int]
     recent_activity: list[ActivityOut]
+
+
+# --- tools ----------------------------------------------------------------------------------
+
+
+class ToolOut(BaseModel):
+    """A tool as last listed by its server, with the project's preference and call figures."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    enabled: bool
+    call_count: int
+    avg_duration_ms: float
+    updated_at: datetime | None = None
+
+
+class ToolEnabledIn(BaseModel):
+    enabled: bool
+
+
+# --- observability --------------------------------------------------------------------------
+
+
+class ToolCallOut(BaseModel):
+    id: int
+    created_at: datetime
+    server_id: uuid.UUID | None
+    server_name: str
+    tool_name: str
+    status: ToolCallStatus
+    error_code: str | None
+    error_message: str | None
+    duration_ms: int
+    arguments: Any | None
+    result: Any | None
+    session_id: uuid.UUID | None
+    client_name: str | None
+
+
+class ToolCallPage(BaseModel):
+    items: list[ToolCallOut]
+    next_cursor: str | None
+
+
+class ToolUsageOut(BaseModel):
+    server_name: str
+    tool_name: str
+    total: int
+    success: int
+    error: int
+    timeout: int
+    avg_ms: float | None
+
+
+class ErrorCodeCountOut(BaseModel):
+    error_code: str
+    count: int
+
+
+class TimelineBucketOut(BaseModel):
+    start: datetime
+    total: int
+    success: int
+    error: int
+    timeout: int
+
+
+class ToolCallMetricsOut(BaseModel):
+    since: datetime
+    until: datetime
+    bucket_seconds: int
+    total: int
+    success: int
+    error: int
+    timeout: int
+    cancelled: int
+    # None when there were no calls in the range (a rate of nothing is not 0 %).
+    success_rate: float | None
+    avg_ms: float | None
+    p95_ms: float | None
+    by_tool: list[ToolUsageOut]
+    by_error_code: list[ErrorCodeCountOut]
+    timeline: list[TimelineBucketOut]
+
+
+class ClientSessionOut(BaseModel):
+    id: uuid.UUID
+    server_id: uuid.UUID | None
+    # The server's current name, or None for the unified endpoint (or a deleted server).
+    server_name: str | None
+    unified: bool
+    transport: ClientTransport
+    client_name: str | None
+    client_version: str | None
+    user_agent: str | None
+    ip: str | None
+    protocol_version: str | None
+    api_key_id: uuid.UUID | None
+    key_name: str | None
+    key_prefix: str | None
+    started_at: datetime
+    last_activity_at: datetime | None
+    ended_at: datetime | None
+    active: bool
+    total_calls: int
+    successful_calls: int
+    failed_calls: int
+
+
+class ClientSessionPage(BaseModel):
+    items: list[ClientSessionOut]
+    next_cursor: str | None
+
+
+class ServerLogOut(BaseModel):
+    id: int
+    server_id: uuid.UUID | None
+    server_name: str | None
+    level: LogLevel
+    category: ServerLogCategory
+    message: str
+    details: Any | None
+    created_at: datetime
+
+
+class ClientConfigOut(BaseModel):
+    client: str
+    format: Literal["json", "shell"]
+    filename_hint: str | None
+    content: str
+    instructions: str
+    url: str
+    entry_name: str

@@ -20,6 +20,7 @@ from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.secrets import mask_secret
 from mcp_orch_app.services import activity
 from mcp_orch_app.services.access import parse_uuid, require_project
+from mcp_orch_app.services.access_events import access_changed
 from mcp_orch_app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import (
@@ -343,6 +344,7 @@ def update_server(
         details={"changed": changed},
     )
     db.flush()
+    access_changed(db, project.id)
     return server_out(server)
 
 
@@ -363,6 +365,7 @@ def delete_server(
         target_id=sid,
     )
     db.flush()
+    access_changed(db, project.id)
 
 
 def toggle_server(
@@ -385,6 +388,7 @@ def toggle_server(
         target_id=server.id,
     )
     db.flush()
+    access_changed(db, project.id)
     return server_out(server)
 
 

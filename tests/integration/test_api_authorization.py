@@ -28,7 +28,7 @@ from sqlmodel import Session, SQLModel, col, select
 from mcp_orch_app import db
 from mcp_orch_app.models import Activity, LoginSession, Role
 from mcp_orch_app.models.types import utcnow
-from mcp_orch_app.services import api_keys, projects, servers, teams
+from mcp_orch_app.services import api_keys, projects, servers, teams, tools
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn, TeamIn
 
 ROLES = ("non_member", "reporter", "developer", "owner", "admin")
@@ -90,6 +90,7 @@ def world(api_client, make_person, engine) -> World:
             env={"API_TOKEN": "s3cret-token-value"},
         )
         sid = servers.create_server(s, o, pid, server).id
+        tools.sync_tool_cache(s, sid, [{"name": "get_current_time", "inputSchema": {}}])
         key_id = api_keys.create_api_key(s, o, pid, ApiKeyIn(name="laptop")).id
         core = teams.create_team(s, o, TeamIn(name="Core")).id
         for person, role in members:
@@ -249,6 +250,27 @@ def _check_key_revoked(w, _r):
     assert _key_status(w)["laptop"] == "revoked"
 
 
+def _tool_enabled(w: World) -> dict[str, bool]:
+    listed = _ok(w.client.get(w.p(f"/servers/{w.server_id}/tools"), headers=w.admin), 200)
+    return {t["name"]: t["enabled"] for t in listed}
+
+
+def _check_tool_disabled(w, _r):
+    assert _tool_enabled(w) == {"get_current_time": False}
+
+
+def _check_tool_list(w, response):
+    assert [t["name"] for t in response.json()] == ["get_current_time"]
+
+
+def _check_page(w, response):
+    assert response.json()["items"] == []
+
+
+def _check_client_config(w, response):
+    assert f"/projects/{w.project_id}/unified/mcp" in response.json()["content"]
+
+
 def _check_export(w, response):
     entry = response.json()["mcpServers"]["alpha"]
     assert entry["command"] == "uvx"
@@ -404,6 +426,34 @@ OPERATIONS: dict[str, Op] = {
     "export_servers": Op(
         lambda w, h: w.client.get(w.p("/servers/export"), headers=h), check=_check_export
     ),
+    # tools
+    "list_tools": Op(
+        lambda w, h: w.client.get(w.p(f"/servers/{w.server_id}/tools"), headers=h),
+        check=_check_tool_list,
+    ),
+    "disable_tool": Op(
+        lambda w, h: w.client.put(
+            w.p(f"/servers/{w.server_id}/tools/get_current_time"),
+            json={"enabled": False},
+            headers=h,
+        ),
+        "project",
+        "tool.disabled",
+        _check_tool_disabled,
+    ),
+    # observability
+    "list_tool_calls": Op(
+        lambda w, h: w.client.get(w.p("/tool-calls"), headers=h), check=_check_page
+    ),
+    "read_tool_call_metrics": Op(lambda w, h: w.client.get(w.p("/tool-calls/metrics"), headers=h)),
+    "list_sessions": Op(lambda w, h: w.client.get(w.p("/sessions"), headers=h), check=_check_page),
+    "list_server_logs": Op(
+        lambda w, h: w.client.get(w.p(f"/server-logs?server_id={w.server_id}"), headers=h)
+    ),
+    "read_client_config": Op(
+        lambda w, h: w.client.get(w.p("/client-config?client=cursor&unified=true"), headers=h),
+        check=_check_client_config,
+    ),
     # API keys
     "list_api_keys": Op(lambda w, h: w.client.get(w.p("/api-keys"), headers=h)),
     "create_api_key": Op(
@@ -500,6 +550,13 @@ MATRIX = [
     ("toggle_server",                           403,      403,       200,   200,   200),
     ("import_servers",                          403,      403,       200,   200,   200),
     ("export_servers",                          403,      200,       200,   200,   200),
+    ("list_tools",                              403,      200,       200,   200,   200),
+    ("disable_tool",                            403,      403,       200,   200,   200),
+    ("list_tool_calls",                         403,      200,       200,   200,   200),
+    ("read_tool_call_metrics",                  403,      200,       200,   200,   200),
+    ("list_sessions",                           403,      200,       200,   200,   200),
+    ("list_server_logs",                        403,      200,       200,   200,   200),
+    ("read_client_config",                      403,      200,       200,   200,   200),
     ("list_api_keys",                           403,      200,       200,   200,   200),
     ("create_api_key",                          403,      403,       403,   201,   201),
     ("revoke_api_key",                          403,      403,       403,   204,   204),
@@ -643,6 +700,12 @@ def other_project(world, make_person):
         ("PATCH", "/servers/{sid}", {"description": "pwned"}),
         ("DELETE", "/servers/{sid}", None),
         ("POST", "/servers/{sid}/toggle", None),
+        ("GET", "/servers/{sid}/tools", None),
+        ("PUT", "/servers/{sid}/tools/anything", {"enabled": False}),
+        ("GET", "/tool-calls?server_id={sid}", None),
+        ("GET", "/server-logs?server_id={sid}", None),
+        ("GET", "/sessions?server_id={sid}", None),
+        ("GET", "/client-config?client=cursor&server_id={sid}", None),
         ("DELETE", "/api-keys/{kid}", None),
         ("PATCH", "/members/{stranger}", {"role": "reporter"}),
         ("DELETE", "/members/{stranger}", None),
@@ -652,6 +715,12 @@ def other_project(world, make_person):
         "update_server",
         "delete_server",
         "toggle_server",
+        "list_tools",
+        "disable_tool",
+        "list_tool_calls",
+        "list_server_logs",
+        "list_sessions",
+        "read_client_config",
         "revoke_key",
         "change_member_role",
         "remove_member",
@@ -779,6 +848,13 @@ PROTECTED = [
     ("POST", "/api/projects/{pid}/servers/{sid}/toggle", None),
     ("POST", "/api/projects/{pid}/servers/import", {"mcpServers": {"s": {"command": "sh"}}}),
     ("GET", "/api/projects/{pid}/servers/export", None),
+    ("GET", "/api/projects/{pid}/servers/{sid}/tools", None),
+    ("PUT", "/api/projects/{pid}/servers/{sid}/tools/get_current_time", {"enabled": False}),
+    ("GET", "/api/projects/{pid}/tool-calls", None),
+    ("GET", "/api/projects/{pid}/tool-calls/metrics", None),
+    ("GET", "/api/projects/{pid}/sessions", None),
+    ("GET", "/api/projects/{pid}/server-logs", None),
+    ("GET", "/api/projects/{pid}/client-config?client=cursor&unified=true", None),
     ("GET", "/api/projects/{pid}/api-keys", None),
     ("POST", "/api/projects/{pid}/api-keys", {"name": "stolen"}),
     ("DELETE", "/api/projects/{pid}/api-keys/{kid}", None),

@@ -9,10 +9,7 @@ read /proc directly, independently of the code under test.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -35,10 +32,10 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamUnavailable,
 )
 from mcp_orch_app.models.enums import LogLevel, ServerLogCategory, Transport
+from tests.helpers import install_server_everything
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
-EVERYTHING_VERSION = "2026.8.31"
 LOG_LEVEL_META = {"io.modelcontextprotocol/logLevel": "info"}
 
 
@@ -541,30 +538,7 @@ async def test_remote_transports_are_pooled_and_say_when_unreachable(events_and_
 @pytest.fixture(scope="session")
 def server_everything() -> Path:
     """The npm package, installed once into a git-ignored folder of the checkout."""
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("npm/node are not installed: the server-everything tests need them")
-    prefix = CHECKOUT / ".cache" / "npm-servers"
-    package = prefix / "node_modules" / "@modelcontextprotocol" / "server-everything"
-    if _installed_version(package) != EVERYTHING_VERSION:
-        spec = f"@modelcontextprotocol/server-everything@{EVERYTHING_VERSION}"
-        install = subprocess.run(
-            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", spec],
-            env={**os.environ, "npm_config_cache": str(CHECKOUT / ".cache" / "npm")},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if install.returncode != 0:
-            pytest.skip(f"could not install server-everything with npm: {install.stderr[-500:]}")
-    return prefix / "node_modules" / ".bin" / "mcp-server-everything"
-
-
-def _installed_version(package: Path) -> str | None:
-    try:
-        return json.loads((package / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
+    return install_server_everything()
 
 
 def everything_config(binary: Path) -> UpstreamConfig:

@@ -1,0 +1,227 @@
+"""Benchmark: what passing through mcp-orch costs, against one plain SDK HTTP hop.
+
+The same SDK client calls `echo` on the fixture server (tests/fixtures/mcp_fixture_server.py)
+(a) directly, over the SDK's own streamable-HTTP server (the fixture run with
+    `--transport streamable-http`), and
+(b) through mcp-orch's streamable-HTTP endpoint, with the fixture as a pooled stdio upstream.
+Each side runs in its own process (mcp-orch under uvicorn on a throw-away SQLite database with
+a project, an API key and the server made through the services); the clients run here. Both
+client eras are measured: `ClientSession.initialize()` (2025-11-25 handshake) and `mcp.Client`
+in auto mode (2026-07-28 against both). 3 interleaved rounds; p50 latency at concurrency 1 and
+calls/s at concurrency 32 (32 concurrent calls on one client); medians and ratios printed.
+
+Run: .venv/bin/python bench/gateway_overhead.py [--rounds 3] [--calls 300] [--per-worker 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(CHECKOUT))
+
+import httpx2  # noqa: E402
+from mcp import Client, ClientSession  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+
+from bench.harness import (  # noqa: E402
+    FIXTURE_SERVER,
+    Contender,
+    EchoCall,
+    measure_rounds,
+    sdk_echo,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port} after {timeout}s")
+
+
+# -- (b): mcp-orch in its own process ------------------------------------------------------
+
+
+def prepare_gateway_database(data_dir: Path) -> tuple[str, str]:
+    """A fresh SQLite database with a project, an API key and the fixture as a stdio server.
+
+    Returns (project id, API key).
+    """
+    os.environ["MCP_ORCH_DATA_DIR"] = str(data_dir)
+    os.environ.pop("DATABASE_URL", None)
+    from mcp_orch_app import db
+    from mcp_orch_app.config import get_settings
+    from mcp_orch_app.migrations import upgrade_to_head
+    from mcp_orch_app.models import User
+    from mcp_orch_app.services import api_keys, projects, servers
+    from mcp_orch_app.services.principal import Actor
+    from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn
+
+    upgrade_to_head(get_settings().database_url)
+    with db.session_scope() as s:
+        user = User(email="bench@example.com", name="bench", password_hash="-", is_admin=True)
+        s.add(user)
+        s.flush()
+        actor = Actor(user.id, user.email, user.name, True, None)
+        project = projects.create_project(s, actor, "bench")
+        servers.create_server(
+            s,
+            actor,
+            project.id,
+            ServerIn(name="fixture", command=sys.executable, args=[str(FIXTURE_SERVER)]),
+        )
+        key = api_keys.create_api_key(s, actor, project.id, ApiKeyIn(name="bench")).key
+    return str(project.id), key
+
+
+def serve_gateway(port: int) -> None:
+    """The child process of (b): create_api() with the gateway's lifespan, under uvicorn.
+
+    The FastAPI app is the outermost app here as in production (Reflex mounts itself inside
+    it), so the gateway's lifespan is set on its router.
+    """
+    from contextlib import asynccontextmanager
+
+    import uvicorn
+
+    from mcp_orch_app.api.app import create_api
+    from mcp_orch_app.gateway.runtime import gateway_lifespan
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        async with gateway_lifespan():
+            yield
+
+    app = create_api()
+    app.router.lifespan_context = lifespan
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+# -- clients -------------------------------------------------------------------------------
+
+
+async def handshake_echo(stack: AsyncExitStack, url: str, key: str | None) -> EchoCall:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=60))
+    read, write = await stack.enter_async_context(streamable_http_client(url, http_client=http))
+    session = await stack.enter_async_context(ClientSession(read, write))
+    await session.initialize()
+    return sdk_echo(session)
+
+
+async def auto_echo(stack: AsyncExitStack, url: str, key: str | None) -> EchoCall:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=60))
+    client = await stack.enter_async_context(Client(streamable_http_client(url, http_client=http)))
+    return sdk_echo(client)
+
+
+async def measure(direct_url: str, gateway_url: str, key: str, options) -> list[Contender]:
+    async with AsyncExitStack() as stack:
+        contenders = [
+            Contender(
+                "(a) SDK HTTP server, 2025-11-25", await handshake_echo(stack, direct_url, None)
+            ),
+            Contender(
+                "(b) mcp-orch,        2025-11-25", await handshake_echo(stack, gateway_url, key)
+            ),
+            Contender("(a) SDK HTTP server, 2026-07-28", await auto_echo(stack, direct_url, None)),
+            Contender("(b) mcp-orch,        2026-07-28", await auto_echo(stack, gateway_url, key)),
+        ]
+        await measure_rounds(contenders, options.rounds, options.calls, options.per_worker)
+    return contenders
+
+
+def report(contenders: list[Contender], options) -> None:
+    print(
+        f"echo, fixture server; median of {options.rounds} interleaved rounds "
+        f"(c=1: {options.calls} calls; c=32: 32 x {options.per_worker} calls on one client)"
+    )
+    print(f"{'':34} {'p50 c=1':>10} {'calls/s c=32':>14}")
+    for contender in contenders:
+        print(
+            f"{contender.name:34} {statistics.median(contender.p50_ms):7.2f} ms"
+            f" {statistics.median(contender.calls_per_second):14.0f}"
+        )
+    for direct, gateway in (contenders[0:2], contenders[2:4]):
+        era = direct.name.split(",")[1].strip()
+        latency = statistics.median(gateway.p50_ms) / statistics.median(direct.p50_ms)
+        rate = statistics.median(gateway.calls_per_second) / statistics.median(
+            direct.calls_per_second
+        )
+        print(f"{era}: (b)/(a) p50 = {latency:.2f} (<= 1 wins), calls/s = {rate:.2f} (>= 1 wins)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--per-worker", type=int, default=25)
+    parser.add_argument("--serve-gateway", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.serve_gateway:
+        serve_gateway(options.serve_gateway)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="mcp-orch-bench-") as data_dir:
+        project_id, key = prepare_gateway_database(Path(data_dir))
+        direct_port, gateway_port = free_port(), free_port()
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        direct = subprocess.Popen(
+            [
+                sys.executable,
+                str(FIXTURE_SERVER),
+                "--transport",
+                "streamable-http",
+                "--port",
+                str(direct_port),
+            ],
+            **quiet,
+        )
+        gateway = subprocess.Popen(
+            [sys.executable, __file__, "--serve-gateway", str(gateway_port)],
+            env={**os.environ, "MCP_ORCH_DATA_DIR": data_dir},
+            **quiet,
+        )
+        try:
+            wait_for_port(direct_port, direct)
+            wait_for_port(gateway_port, gateway)
+            contenders = asyncio.run(
+                measure(
+                    f"http://127.0.0.1:{direct_port}/mcp",
+                    f"http://127.0.0.1:{gateway_port}/projects/{project_id}/servers/fixture/mcp",
+                    key,
+                    options,
+                )
+            )
+        finally:
+            for process in (direct, gateway):
+                process.terminate()
+                process.wait(10)
+    report(contenders, options)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+"""What the gateway does with each JSON-RPC request a client sends to one server's endpoint.
+
+Transport-independent: the HTTP endpoints parse the body and hand over the request dict; this
+module answers it as a JSON-RPC response dict. Messages stay the dicts the stdlib json module
+made of them; nothing is validated beyond what routing needs (the client validates results,
+the upstream validates requests).
+
+- Answered here: `ping`, `server/discover` (from the upstream's handshake) and
+  `logging/setLevel`. The upstream is shared by every client of the server, so one client's
+  level must not change what the others get: the level is kept on the session and filters the
+  log messages fanned out to it.
+- `tools/list` is forwarded with the project's disabled tools removed; `tools/call` of a
+  disabled tool is refused as a tool error naming the reason; every `tools/call` (refusals and
+  protocol errors included) becomes one ToolCallLog row, submitted to the batched writer.
+- `resources/subscribe` / `unsubscribe` are remembered per session (for routing
+  `resources/updated`); the upstream is asked once and released when no session wants the URI.
+- Everything else (resources, templates, prompts, completion, ...) is forwarded as it came.
+
+Results are shaped for the client's era: a 2026-07-28 client gets `resultType`, a
+handshake-era client does not get the modern-only caching members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mcp_types.version import (
+    HANDSHAKE_PROTOCOL_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    MODERN_PROTOCOL_VERSIONS,
+)
+
+from mcp_orch_app.gateway.client_sessions import LiveSession
+from mcp_orch_app.gateway.log_writer import LogWriterClosed
+from mcp_orch_app.gateway.runtime import Gateway, ServerAccess
+from mcp_orch_app.gateway.upstream import (
+    UpstreamCancelled,
+    UpstreamError,
+    UpstreamFailure,
+    UpstreamTimeout,
+)
+from mcp_orch_app.models.enums import ToolCallErrorCode, ToolCallStatus
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+UPSTREAM_UNAVAILABLE_ERROR = -32000
+"""The server behind the endpoint is not running (could not start, crashed, backing off)."""
+UPSTREAM_TIMEOUT_ERROR = -32001
+"""The server did not answer within its timeout."""
+REQUEST_CANCELLED_ERROR = -32800
+
+_MODERN_ONLY_RESULT_KEYS = ("resultType", "cacheScope", "ttlMs")
+_CACHEABLE_METHODS = frozenset(
+    {"tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"}
+)
+"""Methods whose 2026-07-28 results must carry caching hints (a handshake-era upstream sends
+none: the gateway says "private, do not reuse")."""
+
+ProgressSink = Callable[[dict[str, Any]], None]
+
+
+def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def _failure_error(exc: UpstreamFailure) -> dict[str, Any]:
+    """The JSON-RPC `error` member for an upstream failure (a server error passes as it came)."""
+    if isinstance(exc, UpstreamError):
+        return exc.to_wire()
+    if isinstance(exc, UpstreamTimeout):
+        return {"code": UPSTREAM_TIMEOUT_ERROR, "message": str(exc)}
+    if isinstance(exc, UpstreamCancelled):
+        return {"code": REQUEST_CANCELLED_ERROR, "message": str(exc)}
+    return {"code": UPSTREAM_UNAVAILABLE_ERROR, "message": str(exc)}
+
+
+def _failure_response(request_id: Any, exc: UpstreamFailure) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": _failure_error(exc)}
+
+
+def _result_response(
+    request_id: Any, result: dict[str, Any], session: LiveSession, method: str
+) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": _shape_result(result, session, method)}
+
+
+def _shape_result(result: dict[str, Any], session: LiveSession, method: str) -> dict[str, Any]:
+    if session.modern:
+        result.setdefault("resultType", "complete")
+        if method in _CACHEABLE_METHODS:
+            result.setdefault("cacheScope", "private")
+            result.setdefault("ttlMs", 0)
+    else:
+        for key in _MODERN_ONLY_RESULT_KEYS:
+            result.pop(key, None)
+    return result
+
+
+def negotiate_handshake_version(requested: Any) -> str:
+    """The client's version when we speak it, else our newest handshake version."""
+    return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
+
+
+async def initialize_result(
+    gateway: Gateway, access: ServerAccess, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The `initialize` answer, made from the upstream's own handshake."""
+    upstream = await gateway.upstream(access)
+    result: dict[str, Any] = {
+        "protocolVersion": negotiate_handshake_version(params.get("protocolVersion")),
+        "capabilities": upstream.capabilities,
+        "serverInfo": upstream.server_info or {"name": access.server_name, "version": ""},
+    }
+    if upstream.instructions:
+        result["instructions"] = upstream.instructions
+    return result
+
+
+async def discover_result(gateway: Gateway, access: ServerAccess) -> dict[str, Any]:
+    """The `server/discover` answer (2026-07-28), made from the upstream's own handshake."""
+    upstream = await gateway.upstream(access)
+    result: dict[str, Any] = {
+        "supportedVersions": list(MODERN_PROTOCOL_VERSIONS),
+        "capabilities": upstream.capabilities,
+        # Private: what a client sees depends on its key (disabled tools, the project).
+        "cacheScope": "private",
+        "ttlMs": 0,
+        "resultType": "complete",
+        "_meta": {
+            "io.modelcontextprotocol/serverInfo": upstream.server_info
+            or {"name": access.server_name, "version": ""}
+        },
+    }
+    if upstream.instructions:
+        result["instructions"] = upstream.instructions
+    return result
+
+
+async def handle_request(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    progress: ProgressSink | None = None,
+) -> dict[str, Any]:
+    """Answer one request of an initialized session (or a session-less modern client)."""
+    request_id = message.get("id")
+    method = message.get("method")
+    params = message.get("params")
+    if params is not None and not isinstance(params, dict):
+        if method == "tools/call":
+            return refuse_call(gateway, access, session, message, "params must be an object")
+        return error_response(request_id, INVALID_PARAMS, "params must be an object")
+    if method == "tools/call":
+        return await call_tool(gateway, access, session, message, progress)
+    try:
+        if method == "ping":
+            result: dict[str, Any] = {}
+        elif method == "server/discover":
+            result = await discover_result(gateway, access)
+        elif method == "logging/setLevel":
+            result = _set_log_level(session, params)
+        elif method == "tools/list":
+            result = await _forward(gateway, access, session, message, progress)
+            if access.disabled_tools and isinstance(result.get("tools"), list):
+                result["tools"] = [
+                    tool
+                    for tool in result["tools"]
+                    if not (isinstance(tool, dict) and tool.get("name") in access.disabled_tools)
+                ]
+        elif method == "resources/subscribe":
+            result = await _subscribe(gateway, access, session, message)
+        elif method == "resources/unsubscribe":
+            result = await _unsubscribe(gateway, access, session, message)
+        else:
+            result = await _forward(gateway, access, session, message, progress)
+    except UpstreamFailure as exc:
+        gateway.note_call(session, None)
+        return _failure_response(request_id, exc)
+    except ValueError as exc:
+        return error_response(request_id, INVALID_PARAMS, str(exc))
+    gateway.note_call(session, None)
+    return _result_response(request_id, result, session, method)
+
+
+async def _forward(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    progress: ProgressSink | None,
+) -> dict[str, Any]:
+    """One request through the server's pooled upstream, with the server's timeout."""
+    upstream = await gateway.upstream(access)
+    request_id = message.get("id")
+    call_key = (session.header_id, _hashable(request_id))
+    session.in_flight[call_key[1]] = call_key
+    try:
+        return await upstream.request(
+            message["method"],
+            message.get("params"),
+            timeout=access.config.timeout_seconds,
+            on_notification=progress,
+            call_key=call_key,
+        )
+    finally:
+        session.in_flight.pop(call_key[1], None)
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | type(None)) else repr(value)
+
+
+async def cancel_request(gateway: Gateway, session: LiveSession, params: Any) -> None:
+    """`notifications/cancelled` from the client: stop the upstream work for that request."""
+    if not isinstance(params, dict):
+        return
+    call_key = session.in_flight.get(_hashable(params.get("requestId")))
+    upstream = gateway.pool.running(session.server_id) if call_key is not None else None
+    if upstream is not None:
+        await upstream.cancel(call_key, params.get("reason"))
+
+
+def _set_log_level(session: LiveSession, params: dict[str, Any] | None) -> dict[str, Any]:
+    level = (params or {}).get("level")
+    if not isinstance(level, str):
+        raise ValueError("logging/setLevel needs a level")
+    session.log_level = level
+    return {}
+
+
+async def _subscribe(
+    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+) -> dict[str, Any]:
+    uri = _requested_uri(message)
+    already = _subscribed_elsewhere(gateway, session, uri)
+    session.subscriptions.add(uri)
+    if already:
+        return {}
+    return await _forward(gateway, access, session, message, None)
+
+
+async def _unsubscribe(
+    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+) -> dict[str, Any]:
+    uri = _requested_uri(message)
+    session.subscriptions.discard(uri)
+    if _subscribed_elsewhere(gateway, session, uri):
+        return {}
+    return await _forward(gateway, access, session, message, None)
+
+
+def _requested_uri(message: dict[str, Any]) -> str:
+    """The `uri` of a resources/subscribe or resources/unsubscribe request."""
+    uri = (message.get("params") or {}).get("uri")
+    if not isinstance(uri, str):
+        raise ValueError(f"{message['method']} needs a uri")
+    return uri
+
+
+def _subscribed_elsewhere(gateway: Gateway, session: LiveSession, uri: str) -> bool:
+    return any(
+        uri in other.subscriptions
+        for other in gateway.sessions_of(session.server_id)
+        if other is not session
+    )
+
+
+# -- tools/call ----------------------------------------------------------------------------
+
+
+async def call_tool(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    progress: ProgressSink | None,
+) -> dict[str, Any]:
+    """Forward one tool call (never retried) and record it."""
+    request_id = message.get("id")
+    params = message.get("params") or {}
+    name, arguments = params.get("name"), params.get("arguments")
+    if not isinstance(name, str) or not name:
+        return refuse_call(gateway, access, session, message, "tools/call needs a tool name")
+    if arguments is not None and not isinstance(arguments, dict):
+        return refuse_call(gateway, access, session, message, "arguments must be an object")
+
+    # record(result, status, error code, error message, duration in ms): this call's log row.
+    record = functools.partial(record_call, gateway, access, session, name, arguments)
+    if name in access.disabled_tools:
+        reason = f"The tool '{name}' is disabled in this project, so it cannot be called."
+        record(None, ToolCallStatus.ERROR, ToolCallErrorCode.TOOL_DISABLED, reason, 0.0)
+        result = {"content": [{"type": "text", "text": reason}], "isError": True}
+        return _result_response(request_id, result, session, "tools/call")
+
+    started = time.perf_counter()
+    try:
+        result = await _forward(gateway, access, session, message, progress)
+    except UpstreamFailure as exc:
+        status = (
+            ToolCallStatus.TIMEOUT
+            if isinstance(exc, UpstreamTimeout)
+            else ToolCallStatus.CANCELLED
+            if isinstance(exc, UpstreamCancelled)
+            else ToolCallStatus.ERROR
+        )
+        code = None if isinstance(exc, UpstreamCancelled) else exc.error_code
+        elapsed = (time.perf_counter() - started) * 1000
+        record(None, status, code, str(exc), elapsed)
+        return _failure_response(request_id, exc)
+    except asyncio.CancelledError:
+        elapsed = (time.perf_counter() - started) * 1000
+        record(
+            None, ToolCallStatus.CANCELLED, None, "the client went away before the answer", elapsed
+        )
+        raise
+    elapsed = (time.perf_counter() - started) * 1000
+    if result.get("isError") is True:
+        record(result, ToolCallStatus.ERROR, None, _first_text(result), elapsed)
+    else:
+        record(result, ToolCallStatus.SUCCESS, None, None, elapsed)
+    return _result_response(request_id, result, session, "tools/call")
+
+
+def refuse_call(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession | None,
+    message: dict[str, Any],
+    reason: str,
+    *,
+    code: ToolCallErrorCode = ToolCallErrorCode.INVALID_PARAMETERS,
+) -> dict[str, Any]:
+    """Answer a tools/call the gateway will not forward with a JSON-RPC error, and log it."""
+    params = message.get("params")
+    params = params if isinstance(params, dict) else {}
+    name = params.get("name")
+    record_call(
+        gateway,
+        access,
+        session,
+        name if isinstance(name, str) else "",
+        params.get("arguments"),
+        None,
+        ToolCallStatus.ERROR,
+        code,
+        reason,
+        0.0,
+    )
+    rpc_code = INVALID_PARAMS if code is ToolCallErrorCode.INVALID_PARAMETERS else INVALID_REQUEST
+    return error_response(message.get("id"), rpc_code, reason)
+
+
+def record_call(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession | None,
+    tool: str,
+    arguments: Any,
+    result: Any,
+    status: ToolCallStatus,
+    error_code: str | None,
+    error_message: str | None,
+    duration_ms: float,
+) -> None:
+    """One ToolCallLog row and the session's counters, queued for the writer."""
+    try:
+        gateway.writer.submit_tool_call(
+            project_id=access.project_id,
+            server_id=access.server_id,
+            server_name=access.server_name,
+            tool_name=tool,
+            status=status,
+            session_id=session.id if session is not None else None,
+            api_key_id=access.api_key_id,
+            client_name=session.client_name if session is not None else None,
+            arguments=arguments,
+            result=result,
+            error_code=error_code,
+            error_message=error_message,
+            duration_ms=duration_ms,
+        )
+    except LogWriterClosed:
+        return
+    if session is not None:
+        gateway.note_call(session, status is ToolCallStatus.SUCCESS)
+
+
+def _first_text(result: dict[str, Any]) -> str | None:
+    for item in result.get("content") or ():
+        if isinstance(item, dict) and item.get("type") == "text":
+            return str(item.get("text"))
+    return None

@@ -1,0 +1,541 @@
+"""The client-facing MCP endpoints of one server (API-CONTRACT.md, "MCP endpoints").
+
+- Streamable HTTP: `POST/GET/DELETE /projects/{project_id}/servers/{server_name}/mcp`.
+  Handshake era (2025-11-25 and older): `initialize` is answered from the upstream's handshake
+  and opens a session (`mcp-session-id`); later requests must name it (missing: 400, unknown:
+  404 so the client re-initializes); GET opens the stream of server-initiated notifications;
+  DELETE ends the session. Modern era (2026-07-28, `MCP-Protocol-Version` header naming a
+  non-handshake version): every POST is self-contained, checked like the SDK's own server does
+  (`classify_inbound_request`: `_meta` envelope, header agreement, supported version).
+- SSE transport: `GET .../sse` opens the session and its event stream (`event: endpoint` names
+  where to post), `POST .../messages?session_id=` takes messages (202), whose answers arrive
+  on the stream.
+
+Every request passes the Host/Origin check and authorization (Bearer project API key, cached
+by the gateway for a few seconds); the client's Authorization header is never sent upstream
+(upstreams are separate connections of mcp-orch's own). A request carrying a progress token is
+answered as an SSE stream (progress events, then the response); any other as plain JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote, unquote
+
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+)
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_orch_app.gateway.client_sessions import LiveSession
+from mcp_orch_app.gateway.forwarding import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    UPSTREAM_UNAVAILABLE_ERROR,
+    cancel_request,
+    error_response,
+    handle_request,
+    initialize_result,
+    negotiate_handshake_version,
+    refuse_call,
+)
+from mcp_orch_app.gateway.http_security import check_host_and_origin
+from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, current_gateway
+from mcp_orch_app.gateway.upstream import UpstreamFailure
+from mcp_orch_app.models.enums import ClientTransport, ToolCallErrorCode
+from mcp_orch_app.services.errors import NotAuthenticated, NotFound
+
+logger = logging.getLogger(__name__)
+
+_ENDPOINT_PATH = re.compile(
+    r"^/projects/(?P<project_id>[^/]+)/servers/(?P<server_name>[^/]+)/(?P<endpoint>mcp|sse|messages)$"
+)
+SESSION_HEADER = "mcp-session-id"
+SSE_KEEPALIVE_SECONDS = 15.0
+
+_SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+_background: set[asyncio.Task[Any]] = set()
+
+
+def install_mcp_endpoints(app: Starlette) -> None:
+    """Serve the per-server MCP endpoints from the app (the FastAPI app Reflex mounts).
+
+    They are dispatched by a small ASGI middleware rather than by routes: MCP calls are the
+    hot path, and this way a call skips the REST router's scan, FastAPI's exception and
+    exit-stack layers and the per-route wrappers (about a tenth of the gateway's time per call).
+    """
+    app.add_middleware(McpEndpointsMiddleware)
+
+
+class McpEndpointsMiddleware:
+    """ASGI middleware answering `/projects/{project_id}/servers/{server_name}/{mcp,sse,messages}`
+    and passing every other request on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path, root = scope["path"], scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]  # served under a mount prefix
+            match = _ENDPOINT_PATH.match(path)
+            if match is not None:
+                endpoint = _ENDPOINTS.get((match["endpoint"], scope["method"]))
+                if endpoint is None:
+                    response = Response(
+                        status_code=405, headers={"Allow": _ALLOWED[match["endpoint"]]}
+                    )
+                else:
+                    scope["path_params"] = {
+                        "project_id": unquote(match["project_id"]),
+                        "server_name": unquote(match["server_name"]),
+                    }
+                    response = await endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+# -- plumbing ------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """Ends a request early with a ready response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _json(message: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(body, status, headers, media_type="application/json")
+
+
+def _sse_event(message: dict[str, Any], event: str = "message") -> bytes:
+    data = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -> _Refused:
+    return _Refused(_json(error_response(None, INVALID_REQUEST, message), status, headers))
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _admit(request: Request) -> tuple[Gateway, ServerAccess]:
+    """Host/Origin check and authorization, or _Refused with the response to give."""
+    gateway = current_gateway()
+    if gateway is None:
+        raise _refusal(503, "mcp-orch is starting or shutting down; try again shortly.")
+    headers = request.headers
+    refused = check_host_and_origin(headers.get("host"), headers.get("origin"))
+    if refused is not None:
+        raise _refusal(*refused)
+    params = request.path_params
+    bearer = _bearer(request)
+    try:
+        access = await gateway.authorize(
+            params["project_id"], params["server_name"], bearer, _client_ip(request)
+        )
+    except NotAuthenticated as exc:
+        challenge = 'Bearer realm="mcp-orch"'
+        if bearer:
+            description = exc.message.replace('"', "'")
+            challenge += f', error="invalid_token", error_description="{description}"'
+        _end_named_session(gateway, request)
+        raise _refusal(401, exc.message, {"WWW-Authenticate": challenge}) from None
+    except NotFound as exc:
+        _end_named_session(gateway, request)
+        raise _refusal(404, exc.message) from None
+    return gateway, access
+
+
+def _end_named_session(gateway: Gateway, request: Request) -> None:
+    """A request of a live session was refused (key revoked, server disabled elsewhere): the
+    session is over, its stream closes now rather than at the idle timeout."""
+    header_id = request.headers.get(SESSION_HEADER) or request.query_params.get("session_id")
+    session = gateway.sessions.get(header_id) if header_id else None
+    if session is not None:
+        gateway.end_session(session)
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    """One JSON-RPC message, or _Refused with the parse / invalid-request error (400)."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        raise _Refused(
+            _json(error_response(None, PARSE_ERROR, "Parse error: the body is not JSON"), 400)
+        ) from None
+    if (
+        not isinstance(message, dict)
+        or message.get("jsonrpc") != "2.0"
+        or not (isinstance(message.get("method"), str) or "result" in message or "error" in message)
+    ):
+        what = "batches are not supported" if isinstance(message, list) else "not a message"
+        raise _Refused(
+            _json(
+                error_response(
+                    message.get("id") if isinstance(message, dict) else None,
+                    INVALID_REQUEST,
+                    f"Invalid request: expected one JSON-RPC 2.0 request or notification ({what})",
+                ),
+                400,
+            )
+        )
+    return message
+
+
+def _owned_session(gateway: Gateway, access: ServerAccess, header_id: str) -> LiveSession:
+    """The session named by the client, if it is this endpoint's and this key's; else 404."""
+    session = gateway.find_session(header_id)
+    if (
+        session is None
+        or session.server_id != access.server_id
+        or session.api_key_id != access.api_key_id
+    ):
+        raise _refusal(
+            404, "Session not found: it ended or never existed; initialize a new session."
+        )
+    return session
+
+
+async def _answer(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Plain JSON, or an SSE stream of progress notifications ending with the response."""
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    if not (isinstance(meta, dict) and meta.get("progressToken") is not None):
+        return _json(await _handle(gateway, access, session, message), headers=headers)
+
+    events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    call = asyncio.create_task(_handle(gateway, access, session, message, events.put_nowait))
+    call.add_done_callback(lambda _task: events.put_nowait(None))
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            while (event := await events.get()) is not None:
+                yield _sse_event(event)
+            yield _sse_event(call.result())
+        finally:
+            if not call.done():
+                call.cancel()  # the client went away: stop the upstream work too
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={**_SSE_HEADERS, **(headers or {})}
+    )
+
+
+async def _handle(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    progress: Any = None,
+) -> dict[str, Any]:
+    """handle_request, with a bug of ours answered as a JSON-RPC internal error."""
+    try:
+        return await handle_request(gateway, access, session, message, progress)
+    except Exception:
+        logger.exception("%s on %s failed", message.get("method"), access.server_name)
+        return error_response(message.get("id"), INTERNAL_ERROR, "Internal error in mcp-orch")
+
+
+async def _stream_outbox(session: LiveSession, gateway: Gateway) -> AsyncIterator[bytes]:
+    """Server-to-client messages of a session, with keep-alive comments, until it ends."""
+    outbox = session.outbox
+    while True:
+        try:
+            message = await asyncio.wait_for(outbox.get(), SSE_KEEPALIVE_SECONDS)
+        except TimeoutError:
+            yield b": keep-alive\n\n"
+            continue
+        if message is None:
+            return
+        yield _sse_event(message)
+
+
+# -- streamable HTTP -----------------------------------------------------------------------
+
+
+async def streamable_post(request: Request) -> Response:
+    try:
+        gateway, access = await _admit(request)
+        message = _parse(await request.body())
+        version = request.headers.get("mcp-protocol-version")
+        if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            return await _modern_post(request, gateway, access, message)
+        return await _handshake_post(request, gateway, access, message)
+    except _Refused as refused:
+        return refused.response
+
+
+async def _handshake_post(
+    request: Request, gateway: Gateway, access: ServerAccess, message: dict[str, Any]
+) -> Response:
+    method = message.get("method")
+    if method is None:
+        return Response(status_code=202)  # a client's answer: we never ask clients anything
+    is_request = "id" in message
+    if method == "initialize" and is_request:
+        return await _initialize(request, gateway, access, message)
+    header_id = request.headers.get(SESSION_HEADER)
+    if header_id is None:
+        reason = "Bad Request: no mcp-session-id header; send initialize first to open a session"
+        return _json(_refuse_uninitialized(gateway, access, message, reason), 400)
+    session = _owned_session(gateway, access, header_id)
+    headers = {SESSION_HEADER: session.header_id}
+    if not is_request:
+        await _notification(gateway, session, message)
+        return Response(status_code=202, headers=headers)
+    return await _answer(gateway, access, session, message, headers)
+
+
+def _refuse_uninitialized(
+    gateway: Gateway, access: ServerAccess, message: dict[str, Any], reason: str
+) -> dict[str, Any]:
+    """The invalid-request error for a message sent before its session is initialized; a
+    tools/call request is also logged as a refused call."""
+    if "id" in message and message.get("method") == "tools/call":
+        return refuse_call(
+            gateway, access, None, message, reason, code=ToolCallErrorCode.INITIALIZATION_INCOMPLETE
+        )
+    return error_response(message.get("id"), INVALID_REQUEST, reason)
+
+
+async def _initialize(
+    request: Request, gateway: Gateway, access: ServerAccess, message: dict[str, Any]
+) -> Response:
+    params = message.get("params")
+    params = params if isinstance(params, dict) else {}
+    try:
+        result = await initialize_result(gateway, access, params)
+    except UpstreamFailure as exc:
+        error = error_response(message.get("id"), UPSTREAM_UNAVAILABLE_ERROR, str(exc))
+        return _json(error)
+    session = gateway.open_session(
+        access,
+        transport=ClientTransport.STREAMABLE_HTTP,
+        client_info=params.get("clientInfo"),
+        user_agent=request.headers.get("user-agent"),
+        ip=_client_ip(request),
+        protocol_version=result["protocolVersion"],
+    )
+    session.initialized = True
+    return _json(
+        {"jsonrpc": "2.0", "id": message["id"], "result": result},
+        headers={SESSION_HEADER: session.header_id},
+    )
+
+
+async def _notification(gateway: Gateway, session: LiveSession, message: dict[str, Any]) -> None:
+    method = message["method"]
+    if method == "notifications/initialized":
+        session.initialized = True
+    elif method == "notifications/cancelled":
+        await cancel_request(gateway, session, message.get("params"))
+    # Other client notifications (roots/list_changed, progress) have no upstream meaning: the
+    # upstream is mcp-orch's connection, shared by every client of the server.
+
+
+async def _modern_post(
+    request: Request, gateway: Gateway, access: ServerAccess, message: dict[str, Any]
+) -> Response:
+    """A self-contained 2026-07-28 request, checked as the SDK's server checks it."""
+    if "id" not in message or "method" not in message:
+        return Response(status_code=202)  # notifications are acknowledged and dropped
+    duplicated = find_duplicated_routing_header(request.headers.items())
+    verdict = (
+        InboundLadderRejection(code=-32020, message=f"{duplicated} header appears more than once")
+        if duplicated is not None
+        else classify_inbound_request(message, headers=request.headers)
+    )
+    if isinstance(verdict, InboundLadderRejection):
+        error = error_response(message["id"], verdict.code, verdict.message, verdict.data)
+        return _json(error, ERROR_CODE_HTTP_STATUS.get(verdict.code, 200))
+    session = gateway.modern_session(
+        access,
+        message["params"]["_meta"],
+        request.headers.get("user-agent"),
+        _client_ip(request),
+        verdict.protocol_version,
+    )
+    return await _answer(gateway, access, session, message)
+
+
+async def _admit_session(request: Request) -> tuple[Gateway, LiveSession]:
+    """_admit, and the handshake-era session the request names, or _Refused."""
+    gateway, access = await _admit(request)
+    header_id = request.headers.get(SESSION_HEADER)
+    if header_id is None:
+        raise _refusal(400, "Bad Request: no mcp-session-id header")
+    return gateway, _owned_session(gateway, access, header_id)
+
+
+async def streamable_get(request: Request) -> Response:
+    """The stream of server-initiated notifications of a handshake-era session."""
+    try:
+        gateway, session = await _admit_session(request)
+        if session.outbox is not None:
+            raise _refusal(409, "Conflict: this session already has an open stream")
+    except _Refused as refused:
+        return refused.response
+    session.outbox = asyncio.Queue()
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _stream_outbox(session, gateway):
+                yield chunk
+        finally:
+            session.outbox = None
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={**_SSE_HEADERS, SESSION_HEADER: session.header_id},
+    )
+
+
+async def streamable_delete(request: Request) -> Response:
+    try:
+        gateway, session = await _admit_session(request)
+    except _Refused as refused:
+        return refused.response
+    gateway.end_session(session)
+    return Response(status_code=200)
+
+
+# -- SSE transport -------------------------------------------------------------------------
+
+
+async def sse_connect(request: Request) -> Response:
+    """Open an SSE session: the first event says where to post messages."""
+    try:
+        gateway, access = await _admit(request)
+    except _Refused as refused:
+        return refused.response
+    session = gateway.open_session(
+        access,
+        transport=ClientTransport.SSE,
+        client_info=None,
+        user_agent=request.headers.get("user-agent"),
+        ip=_client_ip(request),
+        protocol_version=None,
+    )
+    session.outbox = asyncio.Queue()
+    params = request.path_params
+    path = (
+        f"{request.scope.get('root_path', '').rstrip('/')}/projects/{quote(params['project_id'])}"
+        f"/servers/{quote(params['server_name'])}/messages?session_id={session.header_id}"
+    )
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield f"event: endpoint\ndata: {path}\n\n".encode()
+            async for chunk in _stream_outbox(session, gateway):
+                yield chunk
+        finally:
+            session.outbox = None
+            gateway.end_session(session)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+
+async def sse_message(request: Request) -> Response:
+    """One client message of an SSE session; its answer goes out on the session's stream."""
+    try:
+        gateway, access = await _admit(request)
+        raw_id = request.query_params.get("session_id")
+        if raw_id is None:
+            raise _refusal(400, "Bad Request: session_id is missing")
+        try:
+            header_id = uuid.UUID(hex=raw_id).hex
+        except ValueError:
+            raise _refusal(400, "Bad Request: session_id is not a valid session id") from None
+        session = _owned_session(gateway, access, header_id)
+        message = _parse(await request.body())
+    except _Refused as refused:
+        return refused.response
+    task = asyncio.create_task(_sse_process(gateway, access, session, message))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return Response(status_code=202)
+
+
+async def _sse_process(
+    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+) -> None:
+    method = message.get("method")
+    if method is None:
+        return
+    if "id" not in message:
+        await _notification(gateway, session, message)
+        return
+    try:
+        if method == "initialize":
+            reply = await _sse_initialize(gateway, access, session, message)
+        elif not session.initialized:
+            reason = "The session is not initialized: send initialize first"
+            reply = _refuse_uninitialized(gateway, access, message, reason)
+        else:
+            reply = await _handle(gateway, access, session, message, session.send)
+    except Exception:
+        logger.exception("SSE request %s of %s failed", method, session.server_name)
+        reply = error_response(message.get("id"), INTERNAL_ERROR, "Internal error in mcp-orch")
+    session.send(reply)
+
+
+async def _sse_initialize(
+    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+) -> dict[str, Any]:
+    params = message.get("params")
+    params = params if isinstance(params, dict) else {}
+    try:
+        result = await initialize_result(gateway, access, params)
+    except UpstreamFailure as exc:
+        return error_response(message["id"], UPSTREAM_UNAVAILABLE_ERROR, str(exc))
+    if session.protocol_version is None:
+        version = negotiate_handshake_version(params.get("protocolVersion"))
+        gateway.identify(session, params.get("clientInfo"), version)
+    session.initialized = True
+    return {"jsonrpc": "2.0", "id": message["id"], "result": result}
+
+
+_ENDPOINTS = {
+    ("mcp", "POST"): streamable_post,
+    ("mcp", "GET"): streamable_get,
+    ("mcp", "DELETE"): streamable_delete,
+    ("sse", "GET"): sse_connect,
+    ("messages", "POST"): sse_message,
+}
+_ALLOWED = {"mcp": "GET, POST, DELETE", "sse": "GET", "messages": "POST"}

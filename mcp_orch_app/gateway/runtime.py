@@ -1,0 +1,452 @@
+"""The gateway's running state in one object: pool, log writer, grants and client sessions.
+
+`Gateway` is created once per backend process and lives for the app's lifespan
+(`gateway_lifespan`, registered in mcp_orch_app.py). It owns:
+
+- the `UpstreamPool` (its events become ServerLog rows; the project of a server is read from
+  the config the pool keeps for it, which every caller built from the server's row);
+- the `LogWriter` the client sessions and tool calls are recorded through;
+- the authorization cache: the answer of `authorize_mcp_client` per (project, server, bearer)
+  for `GRANT_TTL` seconds, so an MCP call costs no database round trip. Services announce
+  revocations and server or project changes (services/access_events.py) and the project's
+  cached answers are dropped at once; changes made by another process are seen within the TTL;
+- the live client sessions, their idle reaper, and the fan-out of upstream notifications
+  (list_changed, logging, resources/updated) to the sessions of that server.
+
+The transports (http_endpoints.py) and the method handling (forwarding.py) use it; nothing in
+here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp_orch_app.db import run_db
+from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, recognise_client
+from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
+from mcp_orch_app.gateway.pool import UpstreamPool
+from mcp_orch_app.gateway.upstream import Upstream, UpstreamConfig
+from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory
+from mcp_orch_app.services.access_events import add_access_listener
+from mcp_orch_app.services.errors import NotAuthenticated, NotFound
+from mcp_orch_app.services.mcp_access import authorize_mcp_client, enabled_server_ids
+
+logger = logging.getLogger(__name__)
+
+GRANT_TTL = 5.0
+"""Seconds an authorization answer is reused (also the longest a change made by another
+process takes to reach this one)."""
+
+SESSION_IDLE_TIMEOUT = 1800.0
+"""A session without requests and without an open stream for this long is ended."""
+
+TOUCH_INTERVAL = 10.0
+"""Requests that are not tool calls update a session's last activity at most this often."""
+
+_LOG_SEVERITY = {
+    level: rank
+    for rank, level in enumerate(
+        ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAccess:
+    """What one authorized request may use: one server of one project, with its preferences."""
+
+    project_id: str
+    api_key_id: uuid.UUID | None
+    server_id: str
+    server_name: str
+    config: UpstreamConfig
+    disabled_tools: frozenset[str]
+    bearer: str | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class _CachedAccess:
+    access: ServerAccess
+    expires: float
+    epoch: int
+
+
+class Gateway:
+    """One per process: see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        writer: LogWriter | None = None,
+        grant_ttl: float = GRANT_TTL,
+        session_idle_timeout: float = SESSION_IDLE_TIMEOUT,
+        **pool_options: Any,
+    ) -> None:
+        """`writer` defaults to the app's log writer; `pool_options` go to the UpstreamPool."""
+        self.pool = UpstreamPool(on_event=self._on_pool_event, **pool_options)
+        self._writer = writer
+        self.grant_ttl = grant_ttl
+        self.session_idle_timeout = session_idle_timeout
+        self._grants: dict[tuple[str, str, str | None], _CachedAccess] = {}
+        self._epochs: dict[str, int] = {}
+        self._server_projects: dict[str, str] = {}
+        """server id -> project id of every server a grant reached (for access changes)."""
+        self.sessions: dict[str, LiveSession] = {}
+        self._modern_sessions: dict[ModernClientKey, LiveSession] = {}
+        self._by_server: dict[str, set[LiveSession]] = {}
+        self._fanned_out: set[str] = set()
+        self._remove_listener = None
+        self._reaper: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def writer(self) -> LogWriter:
+        if self._writer is None or self._writer.closed:
+            self._writer = get_log_writer()
+        return self._writer
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._remove_listener = add_access_listener(self._on_access_changed)
+        self._reaper = asyncio.create_task(self._reap_idle_sessions())
+
+    async def stop(self) -> None:
+        """End every session and stop every upstream process; the writer is closed after."""
+        if self._remove_listener is not None:
+            self._remove_listener()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for task in list(self._tasks):
+            task.cancel()
+        for session in list(self.sessions.values()) + list(self._modern_sessions.values()):
+            self.end_session(session)
+        await self.pool.stop_all()
+
+    # -- authorization ---------------------------------------------------------------------
+
+    async def authorize(
+        self, project_id: str, server_name: str, bearer: str | None, client_ip: str | None
+    ) -> ServerAccess:
+        """The cached grant for a request; raises NotFound / NotAuthenticated like the service."""
+        key = (project_id, server_name, bearer)
+        epoch = self._epochs.get(project_id, 0)
+        cached = self._grants.get(key)
+        now = time.monotonic()
+        if cached is not None and cached.expires > now and cached.epoch == epoch:
+            return cached.access
+        grant = await run_db(
+            authorize_mcp_client, project_id, server_name, bearer, client_ip=client_ip
+        )
+        server = grant.servers[0]
+        access = ServerAccess(
+            project_id=str(grant.project_id),
+            api_key_id=grant.api_key_id,
+            server_id=str(server.id),
+            server_name=server.name,
+            config=UpstreamConfig.from_model(server),
+            disabled_tools=grant.disabled_tools.get(server.id, frozenset()),
+            bearer=bearer,
+        )
+        if len(self._grants) > 10_000:
+            self._grants.clear()  # a flood of distinct bad-but-valid keys cannot grow memory
+        self._grants[key] = _CachedAccess(access, now + self.grant_ttl, epoch)
+        self._server_projects[access.server_id] = access.project_id
+        if access.project_id != project_id:
+            self._grants[(access.project_id, server_name, bearer)] = self._grants[key]
+        return access
+
+    def _on_access_changed(self, project_id: uuid.UUID) -> None:
+        # Called from the service's thread right after its commit: bumping an int is all it
+        # takes for every cached answer of the project to be stale. The project's live
+        # sessions are re-checked on the loop, so a revoked key's open stream closes at once.
+        project = str(project_id)
+        self._epochs[project] = self._epochs.get(project, 0) + 1
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._spawn_recheck, project)
+
+    def _spawn_recheck(self, project_id: str) -> None:
+        task = asyncio.create_task(self._recheck_sessions(project_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _recheck_sessions(self, project_id: str) -> None:
+        """Stop the project's upstreams whose server was disabled or deleted, and end the
+        sessions whose key or server is no longer usable."""
+        try:
+            await self._stop_gone_upstreams(project_id)
+        except Exception:
+            logger.exception("could not check the servers of project %s", project_id)
+        sessions = [
+            s
+            for s in (*self.sessions.values(), *self._modern_sessions.values())
+            if s.project_id == project_id and not s.ended
+        ]
+        for session in sessions:
+            try:
+                await self.authorize(project_id, session.server_name, session.bearer, session.ip)
+            except (NotFound, NotAuthenticated) as exc:
+                logger.info("ending client session %s: %s", session.header_id, exc)
+                self.end_session(session)
+            except Exception:
+                logger.exception("could not re-check client session %s", session.header_id)
+
+    async def _stop_gone_upstreams(self, project_id: str) -> None:
+        ours = [sid for sid, pid in self._server_projects.items() if pid == project_id]
+        if not ours:
+            return
+        enabled = {str(sid) for sid in await run_db(enabled_server_ids, project_id)}
+        for server_id in ours:
+            if server_id not in enabled:
+                del self._server_projects[server_id]
+                await self.pool.stop(server_id, "the server was disabled or deleted")
+
+    # -- upstreams -------------------------------------------------------------------------
+
+    async def upstream(self, access: ServerAccess) -> Upstream:
+        """The server's pooled upstream, with its notifications fanned out to our sessions."""
+        server_id = access.server_id
+        if server_id not in self._fanned_out:
+            # The pool's subscription outlives restarts of the server: once per server is all.
+            self._fanned_out.add(server_id)
+            self.pool.subscribe(server_id, lambda message: self._fan_out(server_id, message))
+        return await self.pool.get(access.config)
+
+    def _fan_out(self, server_id: str, message: dict[str, Any]) -> None:
+        """Pass an upstream notification to the sessions of its server that want it."""
+        sessions = self._by_server.get(server_id)
+        if not sessions:
+            return
+        method = message.get("method")
+        params = message.get("params") or {}
+        for session in sessions:
+            if session.outbox is None:
+                continue
+            if method == "notifications/resources/updated":
+                if params.get("uri") not in session.subscriptions:
+                    continue
+            elif method == "notifications/message" and session.log_level is not None:
+                wanted = _LOG_SEVERITY.get(session.log_level, 0)
+                if _LOG_SEVERITY.get(params.get("level"), len(_LOG_SEVERITY)) < wanted:
+                    continue
+            session.send(message)
+
+    def _on_pool_event(
+        self,
+        server_id: str,
+        category: ServerLogCategory,
+        level: LogLevel,
+        message: str,
+        details: dict[str, Any] | None,
+    ) -> None:
+        config = self.pool.config_of(server_id)
+        if config is None or config.project_id is None:
+            logger.warning("event of unknown server %s: %s", server_id, message)
+            return
+        try:
+            self.writer.submit_server_log(
+                project_id=config.project_id,
+                server_id=server_id,
+                category=category,
+                level=level,
+                message=message,
+                details=details,
+            )
+        except LogWriterClosed:
+            logger.info("server %s after the log writer closed: %s", config.name, message)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def open_session(
+        self,
+        access: ServerAccess,
+        *,
+        transport: ClientTransport,
+        client_info: dict[str, Any] | None,
+        user_agent: str | None,
+        ip: str | None,
+        protocol_version: str | None,
+        modern: bool = False,
+    ) -> LiveSession:
+        """Start serving a client session and record its ClientSession row."""
+        name, version = _client_identity(client_info)
+        session = LiveSession(
+            id=uuid.uuid4(),
+            project_id=access.project_id,
+            server_id=access.server_id,
+            server_name=access.server_name,
+            api_key_id=access.api_key_id,
+            transport=transport,
+            modern=modern,
+            client_name=recognise_client(name, user_agent),
+            client_version=version,
+            protocol_version=protocol_version,
+            user_agent=user_agent,
+            ip=ip,
+            bearer=access.bearer,
+        )
+        self._record_session(session)
+        if not modern:
+            self.sessions[session.header_id] = session
+        self._by_server.setdefault(session.server_id, set()).add(session)
+        return session
+
+    def identify(
+        self, session: LiveSession, client_info: dict[str, Any] | None, protocol_version: str
+    ) -> None:
+        """Complete a session opened before the client said who it is (the SSE transport opens
+        the session on GET; `initialize` comes later): its row is written at that point."""
+        name, version = _client_identity(client_info)
+        session.client_name = recognise_client(name, session.user_agent)
+        session.client_version = version
+        session.protocol_version = protocol_version
+        self._record_session(session)
+
+    def _record_session(self, session: LiveSession) -> None:
+        if session.transport is ClientTransport.SSE and session.protocol_version is None:
+            return  # written by identify() once initialize arrives
+        try:
+            self.writer.open_client_session(
+                session_id=session.id,
+                project_id=session.project_id,
+                server_id=session.server_id,
+                api_key_id=session.api_key_id,
+                transport=session.transport,
+                client_name=session.client_name,
+                client_version=session.client_version,
+                user_agent=session.user_agent,
+                ip=session.ip,
+                protocol_version=session.protocol_version,
+            )
+            session.last_touch_written = time.monotonic()
+        except LogWriterClosed:
+            logger.info("client session %s after the log writer closed", session.header_id)
+
+    def modern_session(
+        self,
+        access: ServerAccess,
+        meta: dict[str, Any],
+        user_agent: str | None,
+        ip: str | None,
+        protocol_version: str,
+    ) -> LiveSession:
+        """The logging session a session-less request belongs to (see ModernClientKey)."""
+        client_info = meta.get("io.modelcontextprotocol/clientInfo")
+        name, version = _client_identity(client_info)
+        key = ModernClientKey(
+            access.project_id, access.server_id, access.api_key_id, name, version, user_agent, ip
+        )
+        session = self._modern_sessions.get(key)
+        if session is None or session.ended:
+            session = self.open_session(
+                access,
+                transport=ClientTransport.STREAMABLE_HTTP,
+                client_info=client_info,
+                user_agent=user_agent,
+                ip=ip,
+                protocol_version=protocol_version,
+                modern=True,
+            )
+            session.initialized = True
+            self._modern_sessions[key] = session
+        session.last_seen = time.monotonic()
+        return session
+
+    def sessions_of(self, server_id: str) -> set[LiveSession]:
+        """The live sessions of one server (every transport and era)."""
+        return self._by_server.get(server_id, set())
+
+    def find_session(self, header_id: str) -> LiveSession | None:
+        session = self.sessions.get(header_id)
+        if session is not None:
+            session.last_seen = time.monotonic()
+        return session
+
+    def note_call(self, session: LiveSession, success: bool | None) -> None:
+        """Count a finished tool call (True/False) or note other activity (None), cheaply."""
+        now = time.monotonic()
+        session.last_seen = now
+        if success is None and now - session.last_touch_written < TOUCH_INTERVAL:
+            return
+        session.last_touch_written = now
+        with contextlib.suppress(LogWriterClosed):
+            self.writer.touch_client_session(session.id, success=success)
+
+    def end_session(self, session: LiveSession) -> None:
+        """Stop serving a session (DELETE, stream closed, idle, revoked, shutdown)."""
+        if session.ended:
+            return
+        session.ended = True
+        self.sessions.pop(session.header_id, None)
+        sessions = self._by_server.get(session.server_id)
+        if sessions is not None:
+            sessions.discard(session)
+            if not sessions:
+                del self._by_server[session.server_id]
+        if session.outbox is not None:
+            session.outbox.put_nowait(None)  # ends the open stream
+        if session.transport is ClientTransport.SSE and session.protocol_version is None:
+            return  # never initialized: it has no row
+        with contextlib.suppress(LogWriterClosed):
+            self.writer.end_client_session(session.id)
+
+    async def _reap_idle_sessions(self) -> None:
+        interval = min(self.session_idle_timeout / 4, 60.0)
+        while True:
+            await asyncio.sleep(interval)
+            cutoff = time.monotonic() - self.session_idle_timeout
+            for session in list(self.sessions.values()):
+                if session.outbox is None and session.last_seen < cutoff:
+                    self.end_session(session)
+            for key, session in list(self._modern_sessions.items()):
+                if session.last_seen < cutoff:
+                    del self._modern_sessions[key]
+                    self.end_session(session)
+
+
+def _client_identity(client_info: Any) -> tuple[str | None, str | None]:
+    if not isinstance(client_info, dict):
+        return None, None
+    name, version = client_info.get("name"), client_info.get("version")
+    return (
+        name if isinstance(name, str) else None,
+        version if isinstance(version, str) else None,
+    )
+
+
+_current: Gateway | None = None
+
+
+def current_gateway() -> Gateway | None:
+    """The gateway of this process while the app runs (None before start-up, after shutdown)."""
+    return _current
+
+
+@asynccontextmanager
+async def gateway_lifespan(gateway: Gateway | None = None) -> AsyncIterator[Gateway]:
+    """Lifespan task: start the gateway; on shutdown stop every upstream, then drain the log
+    writer so the rows of the last calls and of the stop events land."""
+    global _current
+    gateway = gateway or Gateway()
+    await gateway.start()
+    _current = gateway
+    try:
+        yield gateway
+    finally:
+        _current = None
+        try:
+            await gateway.stop()
+        finally:
+            await asyncio.to_thread(gateway.writer.close)

@@ -1,0 +1,380 @@
+"""The tool-call log as people read it: filtered lists and metrics over a time range.
+
+One query service for the REST API and the log viewer. Lists are newest first and paged by
+keyset on ``(created_at, id)``, so every query walks ``ix_tool_call_logs_project_*_created``
+from the top and a page never repeats or skips a row, even when rows share a timestamp.
+Time ranges are half-open: ``since <= created_at < until``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from mcp_orch_app.models import Role, ToolCallLog, ToolCallStatus
+from mcp_orch_app.models.types import utcnow
+from mcp_orch_app.services.access import require_project
+from mcp_orch_app.services.errors import InvalidInput
+from mcp_orch_app.services.paging import (
+    as_utc,
+    check_limit,
+    check_range,
+    decode_cursor,
+    encode_cursor,
+)
+from mcp_orch_app.services.principal import Actor
+from mcp_orch_app.services.schemas import (
+    ErrorCodeCountOut,
+    TimelineBucketOut,
+    ToolCallMetricsOut,
+    ToolCallOut,
+    ToolCallPage,
+    ToolUsageOut,
+)
+from mcp_orch_app.services.tools import server_in_project
+
+DEFAULT_WINDOW = timedelta(minutes=30)
+MAX_QUERY_LENGTH = 200
+MAX_TIMELINE_BUCKETS = 500
+
+# Bucket width by range length: about 30 to 100 points on a chart, whatever the range.
+_BUCKETS = (
+    (timedelta(hours=1), 60),
+    (timedelta(hours=6), 5 * 60),
+    (timedelta(days=2), 60 * 60),
+)
+_DAY = 24 * 60 * 60
+
+
+def search_document(dialect_name: str) -> sa.ColumnElement[str]:
+    """The text the free-text filter searches: arguments, result and error message.
+
+    On PostgreSQL the JSONB documents are cast to text; the expression uses only immutable
+    operators so that a trigram index can be built on exactly this expression
+    (``USING gin ((<expression>) gin_trgm_ops)``) and serve ``ILIKE '%...%'``. On SQLite the
+    JSON columns already hold their text.
+    """
+    arguments = sa.cast(ToolCallLog.__table__.c.arguments, sa.Text)
+    result = sa.cast(ToolCallLog.__table__.c.result, sa.Text)
+    message = ToolCallLog.__table__.c.error_message
+    parts = [func.coalesce(part, "") for part in (arguments, result, message)]
+    if dialect_name == "postgresql":
+        return parts[0].op("||")(" ").op("||")(parts[1]).op("||")(" ").op("||")(parts[2])
+    return parts[0] + " " + parts[1] + " " + parts[2]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def parse_statuses(values: Iterable[str] | str | None) -> list[ToolCallStatus]:
+    """Statuses from ``status=error&status=timeout`` and/or ``status=error,timeout``."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    statuses: list[ToolCallStatus] = []
+    for value in values:
+        for part in str(value).split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            try:
+                status = ToolCallStatus(name)
+            except ValueError:
+                valid = ", ".join(s.value for s in ToolCallStatus)
+                raise InvalidInput(f"Unknown status {part.strip()!r}; use {valid}.") from None
+            if status not in statuses:
+                statuses.append(status)
+    return statuses
+
+
+def _session_uuid(value: str | uuid.UUID) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"session_id {value!r} is not a session id.") from None
+
+
+def _duration_bounds(min_ms: int | None, max_ms: int | None) -> None:
+    for name, value in (("min_ms", min_ms), ("max_ms", max_ms)):
+        if value is not None and value < 0:
+            raise InvalidInput(f"{name} must not be negative.")
+    if min_ms is not None and max_ms is not None and min_ms > max_ms:
+        raise InvalidInput(f"min_ms ({min_ms}) must not be greater than max_ms ({max_ms}).")
+
+
+def _item(row: ToolCallLog) -> ToolCallOut:
+    return ToolCallOut(
+        id=row.id,
+        created_at=row.created_at,
+        server_id=row.server_id,
+        server_name=row.server_name,
+        tool_name=row.tool_name,
+        status=row.status,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        duration_ms=row.duration_ms,
+        arguments=row.arguments,
+        result=row.result,
+        session_id=row.session_id,
+        client_name=row.client_name,
+    )
+
+
+def list_tool_calls(
+    db: Session,
+    actor: Actor,
+    project_id: str | uuid.UUID,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    status: Iterable[str] | str | None = None,
+    server_id: str | uuid.UUID | None = None,
+    tool: str | None = None,
+    session_id: str | uuid.UUID | None = None,
+    q: str | None = None,
+    min_ms: int | None = None,
+    max_ms: int | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> ToolCallPage:
+    """One page of the project's tool calls matching every given filter, newest first.
+
+    Without ``since`` and ``until`` the range is the last 30 minutes; without ``since`` it is
+    the 30 minutes before ``until``. That default start is carried in the cursor, so the pages
+    of one listing cover one range even when they are fetched minutes apart.
+    """
+    project, _ = require_project(db, actor, project_id, Role.REPORTER)
+    limit = check_limit(limit)
+    since, until = as_utc(since), as_utc(until)
+    statuses = parse_statuses(status)
+    _duration_bounds(min_ms, max_ms)
+    text = (q or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"The search text must be at most {MAX_QUERY_LENGTH} characters.")
+    after: tuple[datetime, int] | None = None
+    if cursor:
+        at, key, extra = decode_cursor(cursor)
+        if not key.isdigit():
+            raise InvalidInput("The cursor is not valid for the tool-call list.")
+        after = (at, int(key))
+        if since is None and extra.get("s"):
+            since = as_utc(datetime.fromisoformat(extra["s"]))
+    defaulted_since = since is None
+    if since is None:
+        since = (until or utcnow()) - DEFAULT_WINDOW
+    check_range(since, until)
+
+    calls = ToolCallLog.__table__.c
+    where = [calls.project_id == project.id, calls.created_at >= since]
+    if until is not None:
+        where.append(calls.created_at < until)
+    if statuses:
+        where.append(calls.status.in_(statuses))
+    if server_id:
+        where.append(calls.server_id == server_in_project(db, project.id, server_id).id)
+    if tool:
+        where.append(calls.tool_name == tool)
+    if session_id:
+        where.append(calls.session_id == _session_uuid(session_id))
+    if min_ms is not None:
+        where.append(calls.duration_ms >= min_ms)
+    if max_ms is not None:
+        where.append(calls.duration_ms <= max_ms)
+    if text:
+        document = search_document(db.get_bind().dialect.name)
+        where.append(document.ilike(_like_pattern(text), escape="\\"))
+    if after is not None:
+        at, last_id = after
+        # Written so the created_at bound alone can narrow the index range.
+        where.append(calls.created_at <= at)
+        where.append(sa.or_(calls.created_at < at, calls.id < last_id))
+
+    rows = db.exec(
+        select(ToolCallLog)
+        .where(*where)
+        .order_by(col(ToolCallLog.created_at).desc(), col(ToolCallLog.id).desc())
+        .limit(limit + 1)
+    ).all()
+    items = [_item(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        extra = {"s": since.isoformat()} if defaulted_since else {}
+        next_cursor = encode_cursor(last.created_at, last.id, **extra)
+    return ToolCallPage(items=items, next_cursor=next_cursor)
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+def bucket_seconds(since: datetime, until: datetime) -> int:
+    """The timeline's bucket width for a range: 1 min up to 1 h, 5 min up to 6 h, 1 h up to
+    2 days, 1 day beyond (wider when a day each would make more than 500 buckets)."""
+    span = until - since
+    for longest, seconds in _BUCKETS:
+        # 1 % slack: "the last hour" picked in a browser reaches the server a moment later.
+        if span <= longest * 1.01:
+            return seconds
+    days = math.ceil(span.total_seconds() / _DAY / MAX_TIMELINE_BUCKETS)
+    return max(days, 1) * _DAY
+
+
+def _bucket_index(dialect_name: str, size: int) -> sa.ColumnElement[int]:
+    created_at = ToolCallLog.__table__.c.created_at
+    if dialect_name == "postgresql":
+        return sa.cast(func.floor(func.extract("epoch", created_at) / size), sa.BigInteger)
+    # SQLite keeps UTC timestamps as text; strftime('%s') reads their whole seconds.
+    return sa.cast(func.strftime("%s", created_at), sa.Integer) / size
+
+
+def _p95(db: Session, where: list, total: int) -> float | None:
+    """The 95th percentile of durations, interpolated like PostgreSQL's percentile_cont."""
+    if total == 0:
+        return None
+    duration = ToolCallLog.__table__.c.duration_ms
+    if db.get_bind().dialect.name == "postgresql":
+        value = db.exec(
+            select(func.percentile_cont(0.95).within_group(duration)).where(*where)
+        ).one()
+        return float(value) if value is not None else None
+    position = 0.95 * (total - 1)
+    lower = math.floor(position)
+    values = db.exec(select(duration).where(*where).order_by(duration).offset(lower).limit(2)).all()
+    if not values:
+        return None
+    low = float(values[0])
+    high = float(values[-1])
+    return low + (high - low) * (position - lower)
+
+
+def _counts(status_counts: dict[ToolCallStatus, int]) -> dict[str, int]:
+    return {
+        "success": status_counts.get(ToolCallStatus.SUCCESS, 0),
+        "error": status_counts.get(ToolCallStatus.ERROR, 0),
+        "timeout": status_counts.get(ToolCallStatus.TIMEOUT, 0),
+    }
+
+
+def tool_call_metrics(
+    db: Session,
+    actor: Actor,
+    project_id: str | uuid.UUID,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> ToolCallMetricsOut:
+    """Figures of the project's tool calls in ``[since, until)`` (default: the last 30 min).
+
+    ``success_rate`` is a fraction (0..1) of all calls, cancelled ones included; it, the
+    average and the p95 are None when there were no calls. The timeline has every bucket of
+    the range, empty ones as zeros.
+    """
+    project, _ = require_project(db, actor, project_id, Role.REPORTER)
+    since, until = as_utc(since), as_utc(until)
+    if until is None:
+        until = utcnow()
+    if since is None:
+        since = until - DEFAULT_WINDOW
+    check_range(since, until)
+    dialect = db.get_bind().dialect.name
+    calls = ToolCallLog.__table__.c
+    where = [calls.project_id == project.id, calls.created_at >= since, calls.created_at < until]
+
+    by_status: dict[ToolCallStatus, int] = {}
+    duration_sum = 0.0
+    for status, count, summed in db.exec(
+        select(calls.status, func.count(), func.sum(calls.duration_ms))
+        .where(*where)
+        .group_by(calls.status)
+    ).all():
+        by_status[ToolCallStatus(status)] = count
+        duration_sum += float(summed or 0)
+    total = sum(by_status.values())
+    counts = _counts(by_status)
+
+    def status_count(status: ToolCallStatus):
+        return func.sum(sa.case((calls.status == status, 1), else_=0))
+
+    by_tool = [
+        ToolUsageOut(
+            server_name=server_name,
+            tool_name=tool_name,
+            total=calls_total,
+            success=success or 0,
+            error=error or 0,
+            timeout=timeout or 0,
+            avg_ms=round(float(avg), 2) if avg is not None else None,
+        )
+        for server_name, tool_name, calls_total, success, error, timeout, avg in db.exec(
+            select(
+                calls.server_name,
+                calls.tool_name,
+                func.count(),
+                status_count(ToolCallStatus.SUCCESS),
+                status_count(ToolCallStatus.ERROR),
+                status_count(ToolCallStatus.TIMEOUT),
+                func.avg(calls.duration_ms),
+            )
+            .where(*where)
+            .group_by(calls.server_name, calls.tool_name)
+            .order_by(func.count().desc(), calls.server_name, calls.tool_name)
+        ).all()
+    ]
+    by_error_code = [
+        ErrorCodeCountOut(error_code=code, count=count)
+        for code, count in db.exec(
+            select(calls.error_code, func.count())
+            .where(*where, calls.error_code.is_not(None))
+            .group_by(calls.error_code)
+            .order_by(func.count().desc(), calls.error_code)
+        ).all()
+    ]
+
+    size = bucket_seconds(since, until)
+    bucket = _bucket_index(dialect, size).label("bucket")
+    filled: dict[int, dict[str, int]] = {}
+    for index, status, count in db.exec(
+        select(bucket, calls.status, func.count()).where(*where).group_by(bucket, calls.status)
+    ).all():
+        entry = filled.setdefault(int(index), {"total": 0})
+        entry["total"] += count
+        name = ToolCallStatus(status).value
+        if name in ("success", "error", "timeout"):
+            entry[name] = entry.get(name, 0) + count
+    first = math.floor(since.timestamp() / size)
+    last = math.ceil(until.timestamp() / size)  # exclusive
+    timeline = []
+    for index in range(first, last):
+        entry = filled.get(index, {})
+        timeline.append(
+            TimelineBucketOut(
+                start=datetime.fromtimestamp(index * size, UTC),
+                total=entry.get("total", 0),
+                success=entry.get("success", 0),
+                error=entry.get("error", 0),
+                timeout=entry.get("timeout", 0),
+            )
+        )
+
+    return ToolCallMetricsOut(
+        since=since,
+        until=until,
+        bucket_seconds=size,
+        total=total,
+        cancelled=by_status.get(ToolCallStatus.CANCELLED, 0),
+        success_rate=round(counts["success"] / total, 4) if total else None,
+        avg_ms=round(duration_sum / total, 2) if total else None,
+        p95_ms=_p95(db, where, total),
+        by_tool=by_tool,
+        by_error_code=by_error_code,
+        timeline=timeline,
+        **counts,
+    )
