@@ -13,6 +13,7 @@ from mcp_orch_app.api import (
     admin,
     api_keys,
     auth,
+    live,
     observability,
     projects,
     servers,
@@ -34,7 +35,7 @@ def create_api() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(api)
-    for module in (auth, projects, servers, tools, observability, api_keys, teams, admin):
+    for module in (auth, projects, servers, live, tools, observability, api_keys, teams, admin):
         api.include_router(module.router)
     install_mcp_endpoints(api)
     return api

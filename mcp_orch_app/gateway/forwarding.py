@@ -23,11 +23,12 @@ handshake-era client does not get the modern-only caching members.
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from mcp_types import SERVER_INFO_META_KEY
 from mcp_types.version import (
     HANDSHAKE_PROTOCOL_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
@@ -103,6 +104,13 @@ def _shape_result(result: dict[str, Any], session: LiveSession, method: str) -> 
     else:
         for key in _MODERN_ONLY_RESULT_KEYS:
             result.pop(key, None)
+        # A 2026-07-28 upstream names itself in every result; a handshake-era client learnt
+        # that from `initialize` and gets the result as a server of its own era sends it.
+        meta = result.get("_meta")
+        if isinstance(meta, dict) and SERVER_INFO_META_KEY in meta:
+            del meta[SERVER_INFO_META_KEY]
+            if not meta:
+                del result["_meta"]
     return result
 
 
@@ -286,7 +294,7 @@ async def call_tool(
     message: dict[str, Any],
     progress: ProgressSink | None,
 ) -> dict[str, Any]:
-    """Forward one tool call (never retried) and record it."""
+    """Forward one tool call of a client session (never retried) and record it."""
     request_id = message.get("id")
     params = message.get("params") or {}
     name, arguments = params.get("name"), params.get("arguments")
@@ -294,18 +302,81 @@ async def call_tool(
         return refuse_call(gateway, access, session, message, "tools/call needs a tool name")
     if arguments is not None and not isinstance(arguments, dict):
         return refuse_call(gateway, access, session, message, "arguments must be an object")
+    try:
+        outcome = await run_tool_call(
+            gateway,
+            access,
+            name,
+            arguments,
+            lambda: _forward(gateway, access, session, message, progress),
+            session=session,
+        )
+    except UpstreamFailure as exc:
+        return _failure_response(request_id, exc)
+    return _result_response(request_id, outcome.result, session, "tools/call")
 
-    # record(result, status, error code, error message, duration in ms): this call's log row.
-    record = functools.partial(record_call, gateway, access, session, name, arguments)
+
+@dataclass(frozen=True, slots=True)
+class ToolCallOutcome:
+    """The MCP result of a call that got an answer (``isError`` results included)."""
+
+    result: dict[str, Any]
+    status: ToolCallStatus
+    duration_ms: float
+
+
+def disabled_tool_result(name: str) -> dict[str, Any]:
+    reason = f"The tool '{name}' is disabled in this project, so it cannot be called."
+    return {"content": [{"type": "text", "text": reason}], "isError": True}
+
+
+async def run_tool_call(
+    gateway: Gateway,
+    access: ServerAccess,
+    name: str,
+    arguments: dict[str, Any] | None,
+    send: Callable[[], Awaitable[dict[str, Any]]],
+    *,
+    session: LiveSession | None = None,
+    client_name: str | None = None,
+) -> ToolCallOutcome:
+    """The rules every tool call follows, whoever makes it (a client session, the unified
+    endpoint, the REST/UI "call this tool" button), and its ToolCallLog row.
+
+    A disabled tool is refused with TOOL_DISABLED and never reaches the server. Otherwise
+    ``send()`` makes the one upstream request (with the server's timeout; never retried). The
+    outcome maps to a status and error code: timeout -> TIMEOUT, server not running ->
+    UPSTREAM_UNAVAILABLE, JSON-RPC error -> UPSTREAM_ERROR, an ``isError`` result -> error.
+    Raises UpstreamFailure (after recording it) when the call got no answer. ``client_name``
+    names the caller in the log when there is no session.
+    """
+
+    def record(
+        result: Any, status: ToolCallStatus, code: str | None, text: str | None, ms: float
+    ) -> None:
+        record_call(
+            gateway,
+            access,
+            session,
+            name,
+            arguments,
+            result,
+            status,
+            code,
+            text,
+            ms,
+            client_name=client_name,
+        )
+
     if name in access.disabled_tools:
-        reason = f"The tool '{name}' is disabled in this project, so it cannot be called."
+        result = disabled_tool_result(name)
+        reason = result["content"][0]["text"]
         record(None, ToolCallStatus.ERROR, ToolCallErrorCode.TOOL_DISABLED, reason, 0.0)
-        result = {"content": [{"type": "text", "text": reason}], "isError": True}
-        return _result_response(request_id, result, session, "tools/call")
+        return ToolCallOutcome(result, ToolCallStatus.ERROR, 0.0)
 
     started = time.perf_counter()
     try:
-        result = await _forward(gateway, access, session, message, progress)
+        result = await send()
     except UpstreamFailure as exc:
         status = (
             ToolCallStatus.TIMEOUT
@@ -315,21 +386,20 @@ async def call_tool(
             else ToolCallStatus.ERROR
         )
         code = None if isinstance(exc, UpstreamCancelled) else exc.error_code
-        elapsed = (time.perf_counter() - started) * 1000
-        record(None, status, code, str(exc), elapsed)
-        return _failure_response(request_id, exc)
+        record(None, status, code, str(exc), (time.perf_counter() - started) * 1000)
+        raise
     except asyncio.CancelledError:
         elapsed = (time.perf_counter() - started) * 1000
         record(
-            None, ToolCallStatus.CANCELLED, None, "the client went away before the answer", elapsed
+            None, ToolCallStatus.CANCELLED, None, "the caller went away before the answer", elapsed
         )
         raise
     elapsed = (time.perf_counter() - started) * 1000
     if result.get("isError") is True:
         record(result, ToolCallStatus.ERROR, None, _first_text(result), elapsed)
-    else:
-        record(result, ToolCallStatus.SUCCESS, None, None, elapsed)
-    return _result_response(request_id, result, session, "tools/call")
+        return ToolCallOutcome(result, ToolCallStatus.ERROR, elapsed)
+    record(result, ToolCallStatus.SUCCESS, None, None, elapsed)
+    return ToolCallOutcome(result, ToolCallStatus.SUCCESS, elapsed)
 
 
 def refuse_call(
@@ -372,6 +442,8 @@ def record_call(
     error_code: str | None,
     error_message: str | None,
     duration_ms: float,
+    *,
+    client_name: str | None = None,
 ) -> None:
     """One ToolCallLog row and the session's counters, queued for the writer."""
     try:
@@ -383,7 +455,7 @@ def record_call(
             status=status,
             session_id=session.id if session is not None else None,
             api_key_id=access.api_key_id,
-            client_name=session.client_name if session is not None else None,
+            client_name=session.client_name if session is not None else client_name,
             arguments=arguments,
             result=result,
             error_code=error_code,

@@ -19,8 +19,14 @@ submitted before them is committed; the app's lifespan closes the writer on shut
 Payloads are size-capped before they are queued, and stderr lines are rate-limited per server, so
 neither a huge tool result nor a chatty server can flood memory or the database.
 
-Not here: the cached per-tool statistics on ``McpTool`` and API-key last-used times, which the
-gateway updates itself.
+The cached per-tool figures on ``McpTool`` (``call_count``, ``avg_duration_ms``) are kept here
+too, in the transaction of the calls they count: the calls of one batch are aggregated per
+(server, tool) into one UPDATE per tool that adds the count and folds the durations into the
+running average. Only calls the server received count (a call refused by the bridge, such as
+TOOL_DISABLED, INVALID_PARAMETERS, INITIALIZATION_INCOMPLETE, or one that found the server not
+running, UPSTREAM_UNAVAILABLE, never ran the tool). A tool not (yet) in the cache is not counted.
+
+Not here: API-key last-used times, which the gateway updates itself.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from mcp_orch_app.models.enums import (
     ToolCallStatus,
 )
 from mcp_orch_app.models.logs import ClientSession, ServerLog, ToolCallLog
+from mcp_orch_app.models.servers import McpTool
 from mcp_orch_app.models.types import UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
@@ -256,6 +263,34 @@ _UPDATE_SESSIONS = (
     )
 )
 
+_TOOLS = McpTool.__table__
+_b_count = sa.bindparam("b_count", type_=sa.Integer())
+_b_total_ms = sa.bindparam("b_total_ms", type_=sa.Float())
+# Every right-hand side reads the row as it was before this UPDATE (SQL semantics on both
+# databases), so the average is (old_avg * old_count + batch_total) / (old_count + batch_count).
+_UPDATE_TOOL_STATS = (
+    sa.update(_TOOLS)
+    .where(
+        _TOOLS.c.server_id == sa.bindparam("b_server_id", type_=_TOOLS.c.server_id.type),
+        _TOOLS.c.name == sa.bindparam("b_name"),
+    )
+    .values(
+        call_count=_TOOLS.c.call_count + _b_count,
+        avg_duration_ms=(_TOOLS.c.avg_duration_ms * _TOOLS.c.call_count + _b_total_ms)
+        / (_TOOLS.c.call_count + _b_count),
+    )
+)
+
+_NOT_RECEIVED_BY_SERVER = frozenset(
+    {
+        ToolCallErrorCode.TOOL_DISABLED.value,
+        ToolCallErrorCode.INVALID_PARAMETERS.value,
+        ToolCallErrorCode.INITIALIZATION_INCOMPLETE.value,
+        ToolCallErrorCode.UPSTREAM_UNAVAILABLE.value,
+    }
+)
+"""Error codes of calls that never reached the tool: not counted in its figures."""
+
 _LIMITS = {
     "server_name": _length(_CALLS, "server_name"),
     "tool_name": _length(_CALLS, "tool_name"),
@@ -273,6 +308,7 @@ _CALL = "tool_call"
 _SERVER_LOG = "server_log"
 _TOUCH = "session_touch"
 _END = "session_end"
+_TOOL_STATS = "tool_stats"  # not a queue entry: derived from the batch's calls
 
 # Rough per-entry bookkeeping cost on top of its payloads, for the backlog estimate.
 _ENTRY_OVERHEAD_BYTES = 400
@@ -313,12 +349,37 @@ class _Batch:
     calls: list[dict[str, Any]]
     server_logs: list[dict[str, Any]]
     session_updates: list[dict[str, Any]]
+    tool_stats: list[dict[str, Any]]
 
     def steps(self) -> Iterator[tuple[str, Any, list[dict[str, Any]]]]:
         yield _SESSION, _INSERT_SESSIONS, self.sessions
         yield _CALL, _INSERT_CALLS, self.calls
         yield _SERVER_LOG, _INSERT_SERVER_LOGS, self.server_logs
         yield _TOUCH, _UPDATE_SESSIONS, self.session_updates
+        yield _TOOL_STATS, _UPDATE_TOOL_STATS, self.tool_stats
+
+
+def _tool_stats(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One UPDATE row per (server, tool) for the calls of a batch that reached the server."""
+    totals: dict[tuple[uuid.UUID, str], list[float]] = {}
+    for call in calls:
+        if call["server_id"] is None or not call["tool_name"]:
+            continue
+        if call["error_code"] in _NOT_RECEIVED_BY_SERVER:
+            continue
+        entry = totals.setdefault((call["server_id"], call["tool_name"]), [0, 0.0])
+        entry[0] += 1
+        entry[1] += call["duration_ms"]
+    return [
+        {"b_server_id": server_id, "b_name": name, "b_count": int(count), "b_total_ms": total}
+        for (server_id, name), (count, total) in sorted(totals.items(), key=_tool_key)
+    ]
+
+
+def _tool_key(item: tuple[tuple[uuid.UUID, str], list[float]]) -> tuple[str, str]:
+    # A fixed order, so two writers (processes) updating the same tools cannot deadlock.
+    (server_id, name), _totals = item
+    return str(server_id), name
 
 
 def _prepare(entries: list[tuple[str, Any, int]]) -> _Batch:
@@ -361,7 +422,9 @@ def _prepare(entries: list[tuple[str, Any, int]]) -> _Batch:
         row["successful_calls"] += delta.successful
         row["failed_calls"] += delta.failed
         row["ended_at"] = delta.ended_at or row["ended_at"]
-    return _Batch(len(entries), list(sessions.values()), calls, server_logs, updates)
+    return _Batch(
+        len(entries), list(sessions.values()), calls, server_logs, updates, _tool_stats(calls)
+    )
 
 
 def _is_row_fault(exc: BaseException) -> bool:

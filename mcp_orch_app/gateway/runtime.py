@@ -218,6 +218,9 @@ class Gateway:
     async def upstream(self, access: ServerAccess) -> Upstream:
         """The server's pooled upstream, with its notifications fanned out to our sessions."""
         server_id = access.server_id
+        # Also for upstreams started without a grant (the live refresh, restart and tool call
+        # of gateway/operations.py): disabling or deleting the server must stop them too.
+        self._server_projects[server_id] = access.project_id
         if server_id not in self._fanned_out:
             # The pool's subscription outlives restarts of the server: once per server is all.
             self._fanned_out.add(server_id)

@@ -18,7 +18,7 @@ from sqlmodel import Session, func, select
 from mcp_orch_app.models import McpServer, Role, ServerStatus, Transport
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.secrets import mask_secret
-from mcp_orch_app.services import activity
+from mcp_orch_app.services import activity, server_status
 from mcp_orch_app.services.access import parse_uuid, require_project
 from mcp_orch_app.services.access_events import access_changed
 from mcp_orch_app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -231,8 +231,7 @@ def _insert(
     if _name_taken(db, project_id, fields["name"]):
         raise Conflict(f"A server named {fields['name']!r} already exists in this project.")
     server = McpServer(project_id=project_id, created_by=actor.user_id, **fields)
-    if not server.enabled:
-        server.status = ServerStatus.DISABLED
+    server_status.apply_enabled(server)
     db.add(server)
     db.flush()
     activity.record(
@@ -330,7 +329,7 @@ def update_server(
     for key in changed:
         setattr(server, key, fields[key])
     if "enabled" in changed:
-        server.status = ServerStatus.UNKNOWN if server.enabled else ServerStatus.DISABLED
+        server_status.apply_enabled(server)
     server.updated_at = utcnow()
     db.add(server)
     activity.record(
@@ -374,7 +373,7 @@ def toggle_server(
     project, _ = require_project(db, actor, project_id, Role.DEVELOPER)
     server = _get_server(db, project.id, server_id)
     server.enabled = not server.enabled
-    server.status = ServerStatus.UNKNOWN if server.enabled else ServerStatus.DISABLED
+    server_status.apply_enabled(server)
     server.updated_at = utcnow()
     db.add(server)
     verb = "enabled" if server.enabled else "disabled"

@@ -14,24 +14,33 @@ mutation must have its effect and show up in the activity feed under the actor's
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from mcp_orch_app import db
+from mcp_orch_app.api.app import create_api
+from mcp_orch_app.gateway.log_writer import LogWriter
+from mcp_orch_app.gateway.runtime import Gateway, gateway_lifespan
 from mcp_orch_app.models import Activity, LoginSession, Role
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services import api_keys, projects, servers, teams, tools
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn, TeamIn
 
 ROLES = ("non_member", "reporter", "developer", "owner", "admin")
+FIXTURE_SERVER = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_fixture_server.py"
 
 
 def _ok(response, status: int) -> Any:
@@ -51,6 +60,7 @@ class World:
     core_team_id: str  # the team of the team matrix
     linked_team_id: str  # a team already added to the project
     spare_team_id: str  # a team of the owner, not in the project
+    live_server_id: str  # a server that really runs (the fixture MCP server), for live routes
 
     def headers(self, role: str) -> dict[str, str]:
         return self.people[role].headers
@@ -91,6 +101,12 @@ def world(api_client, make_person, engine) -> World:
         )
         sid = servers.create_server(s, o, pid, server).id
         tools.sync_tool_cache(s, sid, [{"name": "get_current_time", "inputSchema": {}}])
+        live_sid = servers.create_server(
+            s,
+            o,
+            pid,
+            ServerIn(name="live-fixture", command=sys.executable, args=[str(FIXTURE_SERVER)]),
+        ).id
         key_id = api_keys.create_api_key(s, o, pid, ApiKeyIn(name="laptop")).id
         core = teams.create_team(s, o, TeamIn(name="Core")).id
         for person, role in members:
@@ -116,6 +132,7 @@ def world(api_client, make_person, engine) -> World:
         core_team_id=str(core),
         linked_team_id=str(linked),
         spare_team_id=str(spare),
+        live_server_id=str(live_sid),
     )
 
 
@@ -293,6 +310,51 @@ def _check_target_admin(w, _r):
     assert _admin_users(w)[w.target.email]["is_admin"] is True
 
 
+def _live(path: Callable[[World], str], json: Any = None):
+    """A POST to a live route, which needs the running gateway: sent through a client of an app
+    whose lifespan runs one (stopped again, processes reaped and log rows flushed, on return)."""
+
+    def call(w: World, headers: dict[str, str]):
+        from fastapi.testclient import TestClient
+
+        gateway = Gateway(writer=LogWriter(flush_interval=0.05))
+
+        @asynccontextmanager
+        async def lifespan(_app):
+            async with gateway_lifespan(gateway):
+                yield
+
+        app = Starlette(routes=[Mount("/", app=create_api())], lifespan=lifespan)
+        with TestClient(app) as client:
+            return client.post(path(w), json=json, headers=headers)
+
+    return call
+
+
+def _live_server(w: World) -> dict[str, Any]:
+    return _ok(w.client.get(w.p(f"/servers/{w.live_server_id}"), headers=w.admin), 200)
+
+
+def _check_live_server_online(w, response):
+    assert _live_server(w)["status"] == "online"
+    if response is not None:
+        assert response.json()["status"] == "online"
+
+
+def _check_all_refreshed(w, response):
+    assert _live_server(w)["status"] == "online"
+    if response is not None:
+        assert {s["name"] for s in response.json()} == {"alpha", "live-fixture"}
+
+
+def _check_live_server_restarted(w, response):
+    assert _live_server(w)["restart_count"] == 1
+
+
+def _check_tool_called(w, response):
+    assert response.json()["content"][0]["text"] == "hi"
+
+
 @dataclass(frozen=True)
 class Op:
     call: Callable[[World, dict[str, str]], Any]
@@ -441,6 +503,32 @@ OPERATIONS: dict[str, Op] = {
         "tool.disabled",
         _check_tool_disabled,
     ),
+    # live operations (they run the fixture server "live-fixture")
+    "refresh_server": Op(
+        _live(lambda w: w.p(f"/servers/{w.live_server_id}/refresh")),
+        "project",
+        "server.status_changed",
+        _check_live_server_online,
+    ),
+    "refresh_all_servers": Op(
+        _live(lambda w: w.p("/servers/refresh")),
+        "project",
+        "server.status_changed",
+        _check_all_refreshed,
+    ),
+    "restart_server": Op(
+        _live(lambda w: w.p(f"/servers/{w.live_server_id}/restart")),
+        "project",
+        "server.restarted",
+        _check_live_server_restarted,
+    ),
+    "call_tool": Op(
+        _live(
+            lambda w: w.p(f"/servers/{w.live_server_id}/tools/echo/call"),
+            {"arguments": {"text": "hi"}},
+        ),
+        check=_check_tool_called,
+    ),
     # observability
     "list_tool_calls": Op(
         lambda w, h: w.client.get(w.p("/tool-calls"), headers=h), check=_check_page
@@ -552,6 +640,10 @@ MATRIX = [
     ("export_servers",                          403,      200,       200,   200,   200),
     ("list_tools",                              403,      200,       200,   200,   200),
     ("disable_tool",                            403,      403,       200,   200,   200),
+    ("refresh_server",                          403,      200,       200,   200,   200),
+    ("refresh_all_servers",                     403,      200,       200,   200,   200),
+    ("restart_server",                          403,      403,       200,   200,   200),
+    ("call_tool",                               403,      403,       200,   200,   200),
     ("list_tool_calls",                         403,      200,       200,   200,   200),
     ("read_tool_call_metrics",                  403,      200,       200,   200,   200),
     ("list_sessions",                           403,      200,       200,   200,   200),
@@ -702,6 +794,9 @@ def other_project(world, make_person):
         ("POST", "/servers/{sid}/toggle", None),
         ("GET", "/servers/{sid}/tools", None),
         ("PUT", "/servers/{sid}/tools/anything", {"enabled": False}),
+        ("POST", "/servers/{sid}/refresh", None),
+        ("POST", "/servers/{sid}/restart", None),
+        ("POST", "/servers/{sid}/tools/anything/call", {"arguments": {}}),
         ("GET", "/tool-calls?server_id={sid}", None),
         ("GET", "/server-logs?server_id={sid}", None),
         ("GET", "/sessions?server_id={sid}", None),
@@ -717,6 +812,9 @@ def other_project(world, make_person):
         "toggle_server",
         "list_tools",
         "disable_tool",
+        "refresh_server",
+        "restart_server",
+        "call_tool",
         "list_tool_calls",
         "list_server_logs",
         "list_sessions",
@@ -850,6 +948,10 @@ PROTECTED = [
     ("GET", "/api/projects/{pid}/servers/export", None),
     ("GET", "/api/projects/{pid}/servers/{sid}/tools", None),
     ("PUT", "/api/projects/{pid}/servers/{sid}/tools/get_current_time", {"enabled": False}),
+    ("POST", "/api/projects/{pid}/servers/refresh", None),
+    ("POST", "/api/projects/{pid}/servers/{sid}/refresh", None),
+    ("POST", "/api/projects/{pid}/servers/{sid}/restart", None),
+    ("POST", "/api/projects/{pid}/servers/{sid}/tools/get_current_time/call", {"arguments": {}}),
     ("GET", "/api/projects/{pid}/tool-calls", None),
     ("GET", "/api/projects/{pid}/tool-calls/metrics", None),
     ("GET", "/api/projects/{pid}/sessions", None),

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import sys
 import time
 import uuid
@@ -27,19 +26,13 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client, ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import update
 from sqlmodel import Session, select
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from mcp_orch_app import db
-from mcp_orch_app.api.app import create_api
-from mcp_orch_app.gateway.log_writer import LogWriter
-from mcp_orch_app.gateway.runtime import Gateway, gateway_lifespan
 from mcp_orch_app.models import ApiKey, ToolPreference
 from mcp_orch_app.models.logs import ClientSession as ClientSessionRow
 from mcp_orch_app.models.logs import ServerLog, ToolCallLog
@@ -47,57 +40,9 @@ from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ProjectPatch, ServerIn
 from tests.helpers import install_server_everything
-
-CHECKOUT = Path(__file__).resolve().parents[2]
-FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
-
+from tests.live_app import FIXTURE_SERVER, LiveApp, running_app
 
 # --- the running app ------------------------------------------------------------------------
-
-
-@dataclass
-class LiveApp:
-    base_url: str
-    gateway: Gateway
-    writer: LogWriter
-
-    def url(self, project_id: Any, server: str, path: str = "mcp") -> str:
-        return f"{self.base_url}/projects/{project_id}/servers/{server}/{path}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@asynccontextmanager
-async def running_app(engine) -> AsyncIterator[LiveApp]:
-    """create_api() under uvicorn, wrapped in an app whose lifespan runs the gateway."""
-    writer = LogWriter(engine, flush_interval=0.05)
-    gateway = Gateway(writer=writer, backoff_initial=0.1)
-
-    @asynccontextmanager
-    async def lifespan(_app):
-        async with gateway_lifespan(gateway):
-            yield
-
-    app = Starlette(routes=[Mount("/", app=create_api())], lifespan=lifespan)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    server.install_signal_handlers = lambda: None  # the test runner owns the signals
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield LiveApp(f"http://127.0.0.1:{port}", gateway, writer)
-    finally:
-        server.should_exit = True
-        await serving
 
 
 @pytest.fixture

@@ -1,0 +1,245 @@
+"""The live operations people run on a server from the UI or the REST API: refresh (one or all),
+restart, and calling a tool.
+
+Each one first asks services/server_operations.py whether the actor may (PermissionDenied,
+NotFound, Conflict for a disabled server), then works through the running Gateway's pool, the
+same connection MCP clients use, and records the outcome through the services:
+
+- a check (refresh, and the one after a restart) connects or reuses the pooled upstream, lists
+  the tools (every ``nextCursor`` page) and stores the result with
+  ``server_status.record_check``: status, tools count, tool cache, last checked, last error,
+  and a ServerLog + Activity when the status changed. The whole check (start included) gets the
+  server's ``timeout_seconds``: a server that hangs costs one timeout, and its start goes on in
+  the pool in the background. An upstream failure is a check result, not an error of the
+  operation: the caller gets the server back with its new status and ``last_error``;
+- ``refresh_all`` runs the checks of the project's enabled servers concurrently, at most
+  ``concurrency`` at a time, so it costs about the slowest server, not the sum. (Process starts
+  are also bounded by the pool, ``max_concurrent_starts``);
+- ``restart_server`` restarts the upstream in the pool (the pool logs stop and start), counts it
+  with ``server_status.record_restart`` and checks the fresh process;
+- ``call_tool`` calls through ``forwarding.run_tool_call``: the rules and the ToolCallLog row of
+  a call from an MCP client, with ``client_name`` "mcp-orch API" and no session.
+
+The background worker reuses :func:`check_server` and ``record_check`` for its scheduled checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mcp_orch_app.db import run_db
+from mcp_orch_app.gateway.forwarding import ToolCallOutcome, run_tool_call
+from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, current_gateway
+from mcp_orch_app.gateway.upstream import (
+    Upstream,
+    UpstreamConfig,
+    UpstreamFailure,
+    UpstreamUnavailable,
+)
+from mcp_orch_app.models.types import utcnow
+from mcp_orch_app.services import server_operations, server_status, servers
+from mcp_orch_app.services.errors import NotFound
+from mcp_orch_app.services.principal import Actor
+from mcp_orch_app.services.schemas import ServerOut
+from mcp_orch_app.services.server_operations import LiveTarget
+
+logger = logging.getLogger(__name__)
+
+API_CLIENT_NAME = "mcp-orch API"
+"""The client name of tool calls made from the UI or the REST API, in the call log."""
+
+DEFAULT_CONCURRENCY = 8
+MAX_TOOL_PAGES = 100
+"""A server that keeps answering with a next cursor is cut off here (and reported)."""
+
+
+class GatewayNotRunning(RuntimeError):
+    """This process serves no gateway (the app's lifespan has not started it, or stopped it)."""
+
+    def __init__(self) -> None:
+        super().__init__("The MCP gateway is not running in this process; try again shortly.")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one live check, ready for ``server_status.record_check``."""
+
+    ok: bool
+    tools: list[dict[str, Any]] | None
+    error: str | None
+    unreachable: bool
+    checked_at: datetime
+
+
+class _NotAToolList(Exception):
+    pass
+
+
+def _gateway(gateway: Gateway | None) -> Gateway:
+    gateway = gateway or current_gateway()
+    if gateway is None:
+        raise GatewayNotRunning()
+    return gateway
+
+
+def access_for(target: LiveTarget) -> ServerAccess:
+    """What the gateway needs to use a server on behalf of a person (no API key)."""
+    server = target.server
+    return ServerAccess(
+        project_id=str(target.project_id),
+        api_key_id=None,
+        server_id=str(server.id),
+        server_name=server.name,
+        config=UpstreamConfig.from_model(server),
+        disabled_tools=target.disabled_tools,
+    )
+
+
+async def list_all_tools(upstream: Upstream, timeout: float) -> list[dict[str, Any]]:
+    """Every tool of the server, following ``nextCursor`` pages."""
+    tools: list[dict[str, Any]] = []
+    cursor: Any = None
+    seen: set[str] = set()
+    for _ in range(MAX_TOOL_PAGES):
+        result = await upstream.request(
+            "tools/list", {"cursor": cursor} if cursor else None, timeout=timeout
+        )
+        page = result.get("tools")
+        if not isinstance(page, list):
+            raise _NotAToolList("the server answered tools/list without a list of tools")
+        tools.extend(tool for tool in page if isinstance(tool, dict))
+        cursor = result.get("nextCursor")
+        if not cursor:
+            return tools
+        if not isinstance(cursor, str) or cursor in seen:
+            raise _NotAToolList("the server's tools/list pages never end (repeated cursor)")
+        seen.add(cursor)
+    raise _NotAToolList(f"the server's tools/list has more than {MAX_TOOL_PAGES} pages")
+
+
+async def check_server(
+    gateway: Gateway, access: ServerAccess, *, restart: bool = False
+) -> CheckResult:
+    """Connect (or reuse the pooled connection; restart it first if asked) and list the tools.
+
+    Never raises for an upstream problem: it is the result. Bounded by the server's timeout.
+    """
+    config = access.config
+    checked_at = utcnow()
+    started = False
+    try:
+        async with asyncio.timeout(config.timeout_seconds):
+            if restart:
+                await gateway.pool.restart(access.server_id, config)
+            upstream = await gateway.upstream(access)
+            started = True
+            tools = await list_all_tools(upstream, config.timeout_seconds)
+    except UpstreamUnavailable as exc:
+        return CheckResult(False, None, str(exc), True, checked_at)
+    except UpstreamFailure as exc:
+        return CheckResult(False, None, f"tools/list failed: {exc}", False, checked_at)
+    except _NotAToolList as exc:
+        return CheckResult(False, None, str(exc), False, checked_at)
+    except TimeoutError:
+        what = "list its tools" if started else "start and answer the MCP handshake"
+        error = f"MCP server '{config.name}' did not {what} within {config.timeout_seconds:g}s"
+        return CheckResult(False, None, error, not started, checked_at)
+    return CheckResult(True, tools, None, False, checked_at)
+
+
+def _record_and_read(db, server_id: Any, result: CheckResult, actor: Actor | None) -> ServerOut:
+    server_status.record_check(
+        db,
+        server_id,
+        ok=result.ok,
+        tools=result.tools,
+        error=result.error,
+        checked_at=result.checked_at,
+        unreachable=result.unreachable,
+        actor=actor,
+    )
+    return server_operations.read_server(db, server_id)
+
+
+async def _check_and_record(
+    gateway: Gateway, target: LiveTarget, actor: Actor | None, *, restart: bool = False
+) -> ServerOut:
+    result = await check_server(gateway, access_for(target), restart=restart)
+    return await run_db(_record_and_read, target.server.id, result, actor)
+
+
+# -- the operations ---------------------------------------------------------------------------
+
+
+async def refresh_server(
+    actor: Actor, project_id: str, server_id: str, *, gateway: Gateway | None = None
+) -> ServerOut:
+    """Check one server now; returns it with its new status (reporter and up)."""
+    target = await run_db(server_operations.server_to_refresh, actor, project_id, server_id)
+    return await _check_and_record(_gateway(gateway), target, actor)
+
+
+async def refresh_all(
+    actor: Actor,
+    project_id: str,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    *,
+    gateway: Gateway | None = None,
+) -> list[ServerOut]:
+    """Check every enabled server of the project, ``concurrency`` at a time; returns every
+    server of the project (disabled ones unchanged), as the server list shows them."""
+    targets = await run_db(server_operations.servers_to_refresh, actor, project_id)
+    running = _gateway(gateway)
+    bound = asyncio.Semaphore(max(1, concurrency))
+
+    async def check(target: LiveTarget) -> None:
+        async with bound:
+            with contextlib.suppress(NotFound):  # deleted while being checked
+                await _check_and_record(running, target, actor)
+
+    await asyncio.gather(*(check(target) for target in targets))
+    return await run_db(servers.list_servers, actor, project_id)
+
+
+async def restart_server(
+    actor: Actor, project_id: str, server_id: str, *, gateway: Gateway | None = None
+) -> ServerOut:
+    """Restart the server's upstream (developer and up) and check the fresh one."""
+    target = await run_db(server_operations.server_to_restart, actor, project_id, server_id)
+    running = _gateway(gateway)
+    await run_db(server_status.record_restart, target.server.id, actor=actor)
+    return await _check_and_record(running, target, actor, restart=True)
+
+
+async def call_tool(
+    actor: Actor,
+    project_id: str,
+    server_id: str,
+    tool_name: str,
+    arguments: dict[str, Any] | None,
+    *,
+    gateway: Gateway | None = None,
+) -> ToolCallOutcome:
+    """Call a tool of the server once (developer and up), logged like an MCP client's call.
+
+    Raises UpstreamFailure (already logged) when the call got no answer.
+    """
+    target = await run_db(server_operations.server_to_call, actor, project_id, server_id)
+    running = _gateway(gateway)
+    access = access_for(target)
+    params: dict[str, Any] = {"name": tool_name}
+    if arguments is not None:
+        params["arguments"] = arguments
+
+    async def send() -> dict[str, Any]:
+        upstream = await running.upstream(access)
+        return await upstream.request("tools/call", params, timeout=access.config.timeout_seconds)
+
+    return await run_tool_call(
+        running, access, tool_name, arguments, send, client_name=API_CLIENT_NAME
+    )

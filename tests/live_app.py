@@ -1,0 +1,74 @@
+"""mcp-orch's REST + MCP app on a free loopback port, for tests that talk to it over HTTP.
+
+``running_app(engine)`` serves ``create_api()`` under uvicorn in an app whose lifespan runs the
+gateway (with its own log writer on ``engine``), as the Reflex backend does in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from mcp_orch_app.api.app import create_api
+from mcp_orch_app.gateway.log_writer import LogWriter
+from mcp_orch_app.gateway.runtime import Gateway, gateway_lifespan
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
+FIXTURE_COMMAND = [sys.executable, str(FIXTURE_SERVER)]
+
+
+@dataclass
+class LiveApp:
+    base_url: str
+    gateway: Gateway
+    writer: LogWriter
+
+    def url(self, project_id: Any, server: str, path: str = "mcp") -> str:
+        """A per-server MCP endpoint."""
+        return f"{self.base_url}/projects/{project_id}/servers/{server}/{path}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@asynccontextmanager
+async def running_app(engine, **gateway_options: Any) -> AsyncIterator[LiveApp]:
+    """create_api() under uvicorn, in an app whose lifespan runs the gateway."""
+    writer = LogWriter(engine, flush_interval=0.05)
+    gateway = Gateway(writer=writer, **{"backoff_initial": 0.1, **gateway_options})
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        async with gateway_lifespan(gateway):
+            yield
+
+    app = Starlette(routes=[Mount("/", app=create_api())], lifespan=lifespan)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    server.install_signal_handlers = lambda: None  # the test runner owns the signals
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield LiveApp(f"http://127.0.0.1:{port}", gateway, writer)
+    finally:
+        server.should_exit = True
+        await serving
