@@ -4,7 +4,8 @@ The same SDK client calls `echo` on the fixture server (tests/fixtures/mcp_fixtu
 (a) directly, over the SDK's own streamable-HTTP server (the fixture run with
     `--transport streamable-http`), and
 (b) through mcp-orch's streamable-HTTP endpoint, with the fixture as a pooled stdio upstream.
-Each side runs in its own process (mcp-orch under uvicorn on a throw-away SQLite database with
+Each side runs in its own process (mcp-orch under Granian, the server `reflex run --env prod`
+uses here, or uvicorn with --server uvicorn, on a throw-away SQLite database with
 a project, an API key and the server made through the services); the clients run here. Both
 client eras are measured: `ClientSession.initialize()` (2025-11-25 handshake) and `mcp.Client`
 in auto mode (2026-07-28 against both). 3 interleaved rounds; p50 latency at concurrency 1 and
@@ -96,15 +97,13 @@ def prepare_gateway_database(data_dir: Path) -> tuple[str, str]:
     return str(project.id), key
 
 
-def serve_gateway(port: int) -> None:
-    """The child process of (b): create_api() with the gateway's lifespan, under uvicorn.
+def gateway_app():
+    """The app of (b): create_api() with the gateway's lifespan.
 
     The FastAPI app is the outermost app here as in production (Reflex mounts itself inside
     it), so the gateway's lifespan is set on its router.
     """
     from contextlib import asynccontextmanager
-
-    import uvicorn
 
     from mcp_orch_app.api.app import create_api
     from mcp_orch_app.gateway.runtime import gateway_lifespan
@@ -116,7 +115,28 @@ def serve_gateway(port: int) -> None:
 
     app = create_api()
     app.router.lifespan_context = lifespan
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    return app
+
+
+def serve_gateway(port: int, server: str) -> None:
+    """The child process of (b), under the HTTP server production uses (Granian: what
+    `reflex run --env prod` runs when gunicorn is not installed, as here) or uvicorn."""
+    if server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(gateway_app(), host="127.0.0.1", port=port, log_level="warning")
+        return
+    from granian.constants import Interfaces
+    from granian.server import Server as Granian
+
+    Granian(
+        target="bench.gateway_overhead:gateway_app",
+        factory=True,
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+    ).serve()
 
 
 # -- clients -------------------------------------------------------------------------------
@@ -179,10 +199,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--per-worker", type=int, default=25)
+    parser.add_argument(
+        "--server",
+        choices=("granian", "uvicorn"),
+        default="granian",
+        help="the HTTP server of (b) (default: granian, as in production)",
+    )
     parser.add_argument("--serve-gateway", type=int, metavar="PORT", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve_gateway:
-        serve_gateway(options.serve_gateway)
+        serve_gateway(options.serve_gateway, options.server)
         return
 
     with tempfile.TemporaryDirectory(prefix="mcp-orch-bench-") as data_dir:
@@ -201,8 +227,15 @@ def main() -> None:
             **quiet,
         )
         gateway = subprocess.Popen(
-            [sys.executable, __file__, "--serve-gateway", str(gateway_port)],
-            env={**os.environ, "MCP_ORCH_DATA_DIR": data_dir},
+            [
+                sys.executable,
+                __file__,
+                "--serve-gateway",
+                str(gateway_port),
+                "--server",
+                options.server,
+            ],
+            env={**os.environ, "MCP_ORCH_DATA_DIR": data_dir, "PYTHONPATH": str(CHECKOUT)},
             **quiet,
         )
         try:

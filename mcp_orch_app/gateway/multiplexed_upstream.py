@@ -10,6 +10,11 @@ The handshake picks the newest era the server speaks, exactly as the SDK's `mode
 does: `server/discover` first (2026-07-28, every later request carries the `_meta` envelope the
 SDK client stamps), falling back to `initialize` at 2025-11-25 for servers that refuse it.
 
+A 2026-07-28 server sends list-changed notifications only on a `subscriptions/listen` stream, so
+a transport that carries one (stdio) opens it once after the handshake (`_open_listen_stream`),
+asking for every list change the server advertises; what arrives on it is published to the
+subscribers like a handshake-era server's unsolicited notifications.
+
 A transport (stdio, SSE, streamable HTTP) supplies the wire: `_send` delivers one message,
 `_send_soon` does so without waiting, and whatever arrives is handed to `_dispatch`.
 """
@@ -26,6 +31,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.shared.subscriptions import SUBSCRIPTION_ID_META_KEY
 from mcp_types import (
     CLIENT_CAPABILITIES_META_KEY,
     CLIENT_INFO_META_KEY,
@@ -60,6 +66,16 @@ DISCOVER_TIMEOUT = 10.0
 (the SDK client waits as long)."""
 
 METHOD_NOT_FOUND = -32601
+
+LISTEN_REQUEST_ID = "mcp-orch/listen"
+"""The id of the standing `subscriptions/listen` request (a string: call ids are ints)."""
+
+_LISTEN_FLAGS = (
+    ("tools", "toolsListChanged"),
+    ("prompts", "promptsListChanged"),
+    ("resources", "resourcesListChanged"),
+)
+"""Capability -> the `subscriptions/listen` filter flag of its list changes."""
 
 _ENVELOPE_KEYS = (
     PROTOCOL_VERSION_META_KEY,
@@ -260,6 +276,30 @@ class MultiplexedUpstream(Upstream):
         self.instructions = result.get("instructions")
         self._envelope = _envelope(version)
 
+    def _open_listen_stream(self) -> None:
+        """Ask a modern server for its list changes (see the module docstring); a no-op for a
+        handshake-era server, which sends them unasked, or one that advertises none."""
+        if self._envelope is None:
+            return
+        wanted = {
+            flag: True
+            for capability, flag in _LISTEN_FLAGS
+            if isinstance(options := self.capabilities.get(capability), dict)
+            and options.get("listChanged")
+        }
+        if not wanted:
+            return
+        params = {"notifications": wanted, "_meta": dict(self._envelope)}
+        with contextlib.suppress(UpstreamUnavailable):
+            self._send_soon(
+                {
+                    "jsonrpc": "2.0",
+                    "id": LISTEN_REQUEST_ID,
+                    "method": "subscriptions/listen",
+                    "params": params,
+                }
+            )
+
     def _handshake_failure(self, exc: Exception) -> str:
         name = self.config.name
         if isinstance(exc, UpstreamTimeout):
@@ -432,13 +472,20 @@ class MultiplexedUpstream(Upstream):
             self._answer_server_request(message)
         elif message["method"] == "notifications/progress":
             self._route_progress(message)
-        elif message["method"] != "notifications/cancelled":
-            # (A cancel from the server is about one of its own requests: they are answered at
-            # once, so there is nothing left to stop.)
-            self._publish(message)
+        elif message["method"] not in _NOT_PUBLISHED:
+            self._publish(_untagged(message))
 
     def _resolve(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
+        if request_id == LISTEN_REQUEST_ID:
+            # The listen stream ended (the server shuts down) or was refused.
+            if "error" in message:
+                logger.warning(
+                    "%s refused subscriptions/listen (%s): its list changes will not reach clients",
+                    self.config.name,
+                    (message.get("error") or {}).get("message"),
+                )
+            return
         call = self._calls.get(request_id) if isinstance(request_id, int) else None
         if call is None or call.future.done():
             logger.debug("%s: dropped a late or unknown response %r", self.config.name, request_id)
@@ -477,3 +524,27 @@ class MultiplexedUpstream(Upstream):
             }
         with contextlib.suppress(UpstreamUnavailable):
             self._send_soon(reply)
+
+
+_NOT_PUBLISHED = frozenset(
+    {
+        # About one of the server's own requests: they are answered at once, nothing to stop.
+        "notifications/cancelled",
+        # The first frame of our listen stream: says what the server will send, nothing more.
+        "notifications/subscriptions/acknowledged",
+    }
+)
+
+
+def _untagged(message: dict[str, Any]) -> dict[str, Any]:
+    """The notification without our listen stream's subscription id (it means nothing to the
+    gateway's clients, who get it on their own streams)."""
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    if not isinstance(meta, dict) or SUBSCRIPTION_ID_META_KEY not in meta:
+        return message
+    meta = {key: value for key, value in meta.items() if key != SUBSCRIPTION_ID_META_KEY}
+    params = {key: value for key, value in params.items() if key != "_meta"}
+    if meta:
+        params["_meta"] = meta
+    return {**message, "params": params}

@@ -103,6 +103,7 @@ class StdioUpstream(MultiplexedUpstream):
                 raise UpstreamUnavailable(self._handshake_failure(exc)) from exc
             raise
         self._ready = True
+        self._open_listen_stream()
 
     async def _spawn(self) -> None:
         env = child_environment(self.config.env)

@@ -652,3 +652,24 @@ async def test_server_log_messages_reach_the_client_stream(live, setup, engine, 
         "alert",
         "emergency",
     )
+
+
+async def test_a_modern_servers_tool_list_change_reaches_a_handshake_client(live, setup):
+    # The fixture upstream speaks 2026-07-28: its list changes come over the listen stream the
+    # pooled upstream opened, and the gateway passes them to the client's GET stream.
+    changed = asyncio.Event()
+    seen: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        method = getattr(getattr(message, "root", message), "method", None)
+        if method is not None:
+            seen.append(method)
+        if method == "notifications/tools/list_changed":
+            changed.set()
+
+    url = live.url(setup.project_id, "fixture")
+    async with handshake_session(url, setup.key, message_handler=on_message) as session:
+        await asyncio.sleep(0.2)  # the client opens its GET stream in the background
+        await session.call_tool("announce_tools_changed", {})
+        await asyncio.wait_for(changed.wait(), 10)
+    assert "notifications/subscriptions/acknowledged" not in seen

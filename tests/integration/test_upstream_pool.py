@@ -247,6 +247,23 @@ async def test_server_env_reaches_the_child_and_mcp_orch_env_does_not(fixture_up
     assert text_of(await call_tool(fixture_upstream, "env", {"name": "PATH"})) == os.environ["PATH"]
 
 
+async def test_a_modern_servers_list_changes_arrive_through_a_listen_stream():
+    # A 2026-07-28 server sends list changes only on a subscriptions/listen stream, which the
+    # upstream opens after the handshake; subscribers get them like a handshake-era server's.
+    upstream = StdioUpstream(fixture_config())
+    await upstream.start()
+    try:
+        assert upstream.era is Era.MODERN
+        received: list[dict] = []
+        upstream.subscribe(received.append)
+        await call_tool(upstream, "announce_tools_changed", {})
+        await eventually(lambda: received, 5.0, "the list_changed notification")
+        assert [m["method"] for m in received] == ["notifications/tools/list_changed"]
+        assert "io.modelcontextprotocol/subscriptionId" not in str(received[0])
+    finally:
+        await upstream.stop()
+
+
 async def test_a_handshake_era_server_gets_answers_to_its_own_requests():
     # The fixture can send requests to its client only in the 2025-11-25 era.
     upstream = StdioUpstream(fixture_config(), era=Era.HANDSHAKE)
