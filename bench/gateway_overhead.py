@@ -142,20 +142,24 @@ def serve_gateway(port: int, server: str) -> None:
 # -- clients -------------------------------------------------------------------------------
 
 
-async def handshake_echo(stack: AsyncExitStack, url: str, key: str | None) -> EchoCall:
+async def handshake_echo(
+    stack: AsyncExitStack, url: str, key: str | None, tool: str = "echo"
+) -> EchoCall:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=60))
     read, write = await stack.enter_async_context(streamable_http_client(url, http_client=http))
     session = await stack.enter_async_context(ClientSession(read, write))
     await session.initialize()
-    return sdk_echo(session)
+    return sdk_echo(session, tool)
 
 
-async def auto_echo(stack: AsyncExitStack, url: str, key: str | None) -> EchoCall:
+async def auto_echo(
+    stack: AsyncExitStack, url: str, key: str | None, tool: str = "echo"
+) -> EchoCall:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=60))
     client = await stack.enter_async_context(Client(streamable_http_client(url, http_client=http)))
-    return sdk_echo(client)
+    return sdk_echo(client, tool)
 
 
 async def measure(direct_url: str, gateway_url: str, key: str, options) -> list[Contender]:
@@ -174,7 +178,9 @@ async def measure(direct_url: str, gateway_url: str, key: str, options) -> list[
     return contenders
 
 
-def report(contenders: list[Contender], options) -> None:
+def report(contenders: list[Contender], options, ratio: str = "(b)/(a)") -> None:
+    """The figures, then per era (contenders come in pairs: era 1, then era 2) the ratio of
+    the second contender to the first."""
     print(
         f"echo, fixture server; median of {options.rounds} interleaved rounds "
         f"(c=1: {options.calls} calls; c=32: 32 x {options.per_worker} calls on one client)"
@@ -185,13 +191,13 @@ def report(contenders: list[Contender], options) -> None:
             f"{contender.name:34} {statistics.median(contender.p50_ms):7.2f} ms"
             f" {statistics.median(contender.calls_per_second):14.0f}"
         )
-    for direct, gateway in (contenders[0:2], contenders[2:4]):
-        era = direct.name.split(",")[1].strip()
-        latency = statistics.median(gateway.p50_ms) / statistics.median(direct.p50_ms)
-        rate = statistics.median(gateway.calls_per_second) / statistics.median(
-            direct.calls_per_second
+    for first, second in (contenders[0:2], contenders[2:4]):
+        era = first.name.split(",")[1].strip()
+        latency = statistics.median(second.p50_ms) / statistics.median(first.p50_ms)
+        rate = statistics.median(second.calls_per_second) / statistics.median(
+            first.calls_per_second
         )
-        print(f"{era}: (b)/(a) p50 = {latency:.2f} (<= 1 wins), calls/s = {rate:.2f} (>= 1 wins)")
+        print(f"{era}: {ratio} p50 = {latency:.2f} (<= 1 wins), calls/s = {rate:.2f} (>= 1 wins)")
 
 
 def main() -> None:

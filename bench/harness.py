@@ -31,11 +31,12 @@ class Contender:
     cpu_us_per_call: list[float] = field(default_factory=list)
 
 
-def sdk_echo(client: Any) -> EchoCall:
-    """`echo` through an SDK `ClientSession` or `mcp.Client` (both have `call_tool`)."""
+def sdk_echo(client: Any, tool: str = "echo") -> EchoCall:
+    """`echo` through an SDK `ClientSession` or `mcp.Client` (both have `call_tool`); ``tool``
+    is its name on the endpoint (`fixture__echo` on a unified endpoint)."""
 
     async def echo(text: str) -> str:
-        result = await client.call_tool("echo", {"text": text})
+        result = await client.call_tool(tool, {"text": text})
         return result.content[0].text
 
     return echo

@@ -3,7 +3,8 @@
 A `LiveSession` is one client connection the gateway answers: a handshake-era session (opened
 by `initialize` over streamable HTTP or by the GET of the SSE transport, named by its
 `mcp-session-id` / `session_id`), or the group of session-less 2026-07-28 requests one client
-makes (see `ModernClientKey`). Each has one `ClientSession` row, written by the log writer.
+makes (see `ModernClientKey`), to one server's endpoint or to a project's unified endpoint
+(`server_id` None). Each has one `ClientSession` row, written by the log writer.
 
 `recognise_client` turns clientInfo and User-Agent into the readable client name the logs show.
 """
@@ -38,6 +39,13 @@ _KNOWN_CLIENTS: tuple[tuple[str, str], ...] = (
 )
 """Lower-case fragments of clientInfo names or User-Agents, most specific first."""
 
+_LOG_SEVERITY = {
+    level: rank
+    for rank, level in enumerate(
+        ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+    )
+}
+
 
 def recognise_client(client_name: str | None, user_agent: str | None) -> str | None:
     """A readable name for the client: a known product if either hint names one, else the
@@ -63,7 +71,7 @@ class ModernClientKey(NamedTuple):
     """
 
     project_id: str
-    server_id: str
+    server_id: str | None
     api_key_id: uuid.UUID | None
     client_name: str | None
     client_version: str | None
@@ -77,8 +85,9 @@ class LiveSession:
 
     id: uuid.UUID
     project_id: str
-    server_id: str
-    server_name: str
+    server_id: str | None
+    """None for a session of the project's unified endpoint."""
+    server_name: str | None
     api_key_id: uuid.UUID | None
     transport: ClientTransport
     bearer: str | None = field(default=None, repr=False)
@@ -92,14 +101,18 @@ class LiveSession:
     initialized: bool = False
     log_level: str | None = None
     subscriptions: set[str] = field(default_factory=set)
+    """The resource URIs the client subscribed to, as it named them (unified URIs on the
+    unified endpoint)."""
     outbox: asyncio.Queue[dict[str, Any] | None] | None = None
     """Where server-to-client messages go while a stream is open (the GET stream of streamable
     HTTP, the SSE transport's stream); None while no stream is open."""
-    in_flight: dict[Hashable, Hashable] = field(default_factory=dict)
-    """Client request id -> the call key its upstream request runs under (for cancellation)."""
+    in_flight: dict[Hashable, tuple[str, Hashable]] = field(default_factory=dict)
+    """Client request id -> (server id, call key) of its upstream request (for cancellation)."""
     last_seen: float = field(default_factory=time.monotonic)
     last_touch_written: float = 0.0
     ended: bool = False
+    listeners: list[Listener] = field(default_factory=list)
+    """The open `subscriptions/listen` streams of a 2026-07-28 client."""
 
     @property
     def header_id(self) -> str:
@@ -112,3 +125,72 @@ class LiveSession:
             return False
         self.outbox.put_nowait(message)
         return True
+
+    def offer(self, message: dict[str, Any]) -> None:
+        """Pass on a server notification if the client wants it: resource updates only of
+        URIs it subscribed to, log messages only at or above the level it set."""
+        method = message.get("method")
+        for listener in self.listeners:
+            listener.offer(method, message)
+        if self.outbox is None:
+            return
+        params = message.get("params") or {}
+        if method == "notifications/resources/updated":
+            if params.get("uri") not in self.subscriptions:
+                return
+        elif method == "notifications/message" and self.log_level is not None:
+            wanted = _LOG_SEVERITY.get(self.log_level, 0)
+            if _LOG_SEVERITY.get(params.get("level"), len(_LOG_SEVERITY)) < wanted:
+                return
+        self.outbox.put_nowait(message)
+
+
+SUBSCRIPTION_ID_META_KEY = "io.modelcontextprotocol/subscriptionId"
+
+LISTEN_FILTERS = {
+    "toolsListChanged": "notifications/tools/list_changed",
+    "promptsListChanged": "notifications/prompts/list_changed",
+    "resourcesListChanged": "notifications/resources/list_changed",
+}
+LISTEN_FLAG_KINDS = {
+    "toolsListChanged": "tools",
+    "promptsListChanged": "prompts",
+    "resourcesListChanged": "resources",
+}
+"""The `subscriptions/listen` filter flags the gateway honours, and the list each is about
+(the capability whose ``listChanged`` says a server sends those changes). The filter's
+`resourceSubscriptions` is not honoured: the acknowledgement leaves it out, as the spec allows,
+so clients know not to wait for resource updates."""
+
+
+@dataclass(eq=False)
+class Listener:
+    """One `subscriptions/listen` stream (2026-07-28): the notifications it asked for, tagged
+    with the listen request's id, queued for its response stream; None ends the stream."""
+
+    request_id: Any
+    methods: frozenset[str]
+    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+
+    @classmethod
+    def for_filter(
+        cls, request_id: Any, wanted: dict[str, Any]
+    ) -> tuple[Listener, dict[str, bool]]:
+        """The listener for a client's filter, and the subset of it the gateway honours."""
+        honoured = {flag: True for flag in LISTEN_FLAG_KINDS if wanted.get(flag) is True}
+        methods = frozenset(
+            f"notifications/{LISTEN_FLAG_KINDS[flag]}/list_changed" for flag in honoured
+        )
+        return cls(request_id, methods), honoured
+
+    def tag(self, message: dict[str, Any]) -> dict[str, Any]:
+        params = dict(message.get("params") or {})
+        params["_meta"] = {**(params.get("_meta") or {}), SUBSCRIPTION_ID_META_KEY: self.request_id}
+        return {**message, "params": params}
+
+    def offer(self, method: Any, message: dict[str, Any]) -> None:
+        if method in self.methods:
+            self.queue.put_nowait(self.tag(message))
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)

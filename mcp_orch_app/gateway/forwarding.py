@@ -18,6 +18,10 @@ the upstream validates requests).
 
 Results are shaped for the client's era: a 2026-07-28 client gets `resultType`, a
 handshake-era client does not get the modern-only caching members.
+
+The unified endpoint (unified.py) answers through the same pieces with each server's access:
+`respond` (local methods, errors, shaping), `forward_request`, `call_tool` / `run_tool_call`
+and the subscription book-keeping.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from mcp_types.version import (
 
 from mcp_orch_app.gateway.client_sessions import LiveSession
 from mcp_orch_app.gateway.log_writer import LogWriterClosed
-from mcp_orch_app.gateway.runtime import Gateway, ServerAccess
+from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, ServerAccess
 from mcp_orch_app.gateway.upstream import (
+    Era,
+    Upstream,
     UpstreamCancelled,
     UpstreamError,
     UpstreamFailure,
@@ -65,6 +71,9 @@ _CACHEABLE_METHODS = frozenset(
 none: the gateway says "private, do not reuse")."""
 
 ProgressSink = Callable[[dict[str, Any]], None]
+
+LOCAL_METHODS = frozenset({"ping", "logging/setLevel"})
+"""Answered by `respond` itself, whatever the endpoint."""
 
 
 def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -119,39 +128,67 @@ def negotiate_handshake_version(requested: Any) -> str:
     return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
 
 
+def handshake_answer(
+    params: dict[str, Any],
+    capabilities: dict[str, Any],
+    server_info: dict[str, Any],
+    instructions: str | None,
+) -> dict[str, Any]:
+    """The `initialize` result for a client that sent ``params``."""
+    result: dict[str, Any] = {
+        "protocolVersion": negotiate_handshake_version(params.get("protocolVersion")),
+        "capabilities": capabilities,
+        "serverInfo": server_info,
+    }
+    if instructions:
+        result["instructions"] = instructions
+    return result
+
+
+def discover_answer(
+    capabilities: dict[str, Any], server_info: dict[str, Any], instructions: str | None
+) -> dict[str, Any]:
+    """The `server/discover` result (2026-07-28)."""
+    result: dict[str, Any] = {
+        "supportedVersions": list(MODERN_PROTOCOL_VERSIONS),
+        "capabilities": capabilities,
+        # Private: what a client sees depends on its key (disabled tools, the project).
+        "cacheScope": "private",
+        "ttlMs": 0,
+        "resultType": "complete",
+        "_meta": {SERVER_INFO_META_KEY: server_info},
+    }
+    if instructions:
+        result["instructions"] = instructions
+    return result
+
+
 async def initialize_result(
     gateway: Gateway, access: ServerAccess, params: dict[str, Any]
 ) -> dict[str, Any]:
     """The `initialize` answer, made from the upstream's own handshake."""
     upstream = await gateway.upstream(access)
-    result: dict[str, Any] = {
-        "protocolVersion": negotiate_handshake_version(params.get("protocolVersion")),
-        "capabilities": upstream.capabilities,
-        "serverInfo": upstream.server_info or {"name": access.server_name, "version": ""},
-    }
-    if upstream.instructions:
-        result["instructions"] = upstream.instructions
-    return result
+    server_info = upstream.server_info or {"name": access.server_name, "version": ""}
+    capabilities = _handshake_capabilities(upstream)
+    return handshake_answer(params, capabilities, server_info, upstream.instructions)
+
+
+def _handshake_capabilities(upstream: Upstream) -> dict[str, Any]:
+    """What a handshake-era client is offered. A 2026-07-28 server's `resources.subscribe`
+    means resource updates on `subscriptions/listen`: that era has no `resources/subscribe`,
+    so a client of the handshake era is not offered one it would be refused."""
+    resources = upstream.capabilities.get("resources")
+    if upstream.era is not Era.MODERN or not isinstance(resources, dict):
+        return upstream.capabilities
+    offered = {key: value for key, value in resources.items() if key != "subscribe"}
+    return {**upstream.capabilities, "resources": offered}
 
 
 async def discover_result(gateway: Gateway, access: ServerAccess) -> dict[str, Any]:
     """The `server/discover` answer (2026-07-28), made from the upstream's own handshake."""
     upstream = await gateway.upstream(access)
-    result: dict[str, Any] = {
-        "supportedVersions": list(MODERN_PROTOCOL_VERSIONS),
-        "capabilities": upstream.capabilities,
-        # Private: what a client sees depends on its key (disabled tools, the project).
-        "cacheScope": "private",
-        "ttlMs": 0,
-        "resultType": "complete",
-        "_meta": {
-            "io.modelcontextprotocol/serverInfo": upstream.server_info
-            or {"name": access.server_name, "version": ""}
-        },
-    }
-    if upstream.instructions:
-        result["instructions"] = upstream.instructions
-    return result
+    server_info = upstream.server_info or {"name": access.server_name, "version": ""}
+    return discover_answer(upstream.capabilities, server_info, upstream.instructions)
 
 
 async def handle_request(
@@ -162,57 +199,79 @@ async def handle_request(
     progress: ProgressSink | None = None,
 ) -> dict[str, Any]:
     """Answer one request of an initialized session (or a session-less modern client)."""
+    if message.get("method") == "tools/call":
+        return await call_tool(gateway, access, session, message, progress)
+
+    async def result(params: dict[str, Any]) -> dict[str, Any]:
+        method = message["method"]
+        if method == "server/discover":
+            return await discover_result(gateway, access)
+        if method == "resources/subscribe":
+            return await subscribe_resource(gateway, access, session, message)
+        if method == "resources/unsubscribe":
+            return await unsubscribe_resource(gateway, access, session, message)
+        answer = await forward_request(gateway, access, session, message, progress)
+        if (
+            method == "tools/list"
+            and access.disabled_tools
+            and isinstance(answer.get("tools"), list)
+        ):
+            answer["tools"] = [
+                tool
+                for tool in answer["tools"]
+                if not (isinstance(tool, dict) and tool.get("name") in access.disabled_tools)
+            ]
+        return answer
+
+    return await respond(gateway, session, message, result)
+
+
+async def respond(
+    gateway: Gateway,
+    session: LiveSession,
+    message: dict[str, Any],
+    result: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """The response to a request other than tools/call, whatever the endpoint.
+
+    `ping` and `logging/setLevel` are answered here; any other method by ``result(params)``.
+    Params that are not an object, and a ValueError, become an invalid-params error; an
+    upstream failure its JSON-RPC error. The result is shaped for the client's era.
+    """
     request_id = message.get("id")
-    method = message.get("method")
+    method = message["method"]
     params = message.get("params")
     if params is not None and not isinstance(params, dict):
-        if method == "tools/call":
-            return refuse_call(gateway, access, session, message, "params must be an object")
         return error_response(request_id, INVALID_PARAMS, "params must be an object")
-    if method == "tools/call":
-        return await call_tool(gateway, access, session, message, progress)
     try:
         if method == "ping":
-            result: dict[str, Any] = {}
-        elif method == "server/discover":
-            result = await discover_result(gateway, access)
+            answer: dict[str, Any] = {}
         elif method == "logging/setLevel":
-            result = _set_log_level(session, params)
-        elif method == "tools/list":
-            result = await _forward(gateway, access, session, message, progress)
-            if access.disabled_tools and isinstance(result.get("tools"), list):
-                result["tools"] = [
-                    tool
-                    for tool in result["tools"]
-                    if not (isinstance(tool, dict) and tool.get("name") in access.disabled_tools)
-                ]
-        elif method == "resources/subscribe":
-            result = await _subscribe(gateway, access, session, message)
-        elif method == "resources/unsubscribe":
-            result = await _unsubscribe(gateway, access, session, message)
+            answer = _set_log_level(session, params)
         else:
-            result = await _forward(gateway, access, session, message, progress)
+            answer = await result(params or {})
     except UpstreamFailure as exc:
         gateway.note_call(session, None)
         return _failure_response(request_id, exc)
     except ValueError as exc:
         return error_response(request_id, INVALID_PARAMS, str(exc))
     gateway.note_call(session, None)
-    return _result_response(request_id, result, session, method)
+    return _result_response(request_id, answer, session, method)
 
 
-async def _forward(
+async def forward_request(
     gateway: Gateway,
     access: ServerAccess,
     session: LiveSession,
     message: dict[str, Any],
     progress: ProgressSink | None,
 ) -> dict[str, Any]:
-    """One request through the server's pooled upstream, with the server's timeout."""
+    """One request through the server's pooled upstream, with the server's timeout (the
+    client may cancel it with notifications/cancelled while it runs)."""
     upstream = await gateway.upstream(access)
     request_id = message.get("id")
     call_key = (session.header_id, _hashable(request_id))
-    session.in_flight[call_key[1]] = call_key
+    session.in_flight[call_key[1]] = (access.server_id, call_key)
     try:
         return await upstream.request(
             message["method"],
@@ -233,8 +292,11 @@ async def cancel_request(gateway: Gateway, session: LiveSession, params: Any) ->
     """`notifications/cancelled` from the client: stop the upstream work for that request."""
     if not isinstance(params, dict):
         return
-    call_key = session.in_flight.get(_hashable(params.get("requestId")))
-    upstream = gateway.pool.running(session.server_id) if call_key is not None else None
+    in_flight = session.in_flight.get(_hashable(params.get("requestId")))
+    if in_flight is None:
+        return
+    server_id, call_key = in_flight
+    upstream = gateway.pool.running(server_id)
     if upstream is not None:
         await upstream.cancel(call_key, params.get("reason"))
 
@@ -247,25 +309,36 @@ def _set_log_level(session: LiveSession, params: dict[str, Any] | None) -> dict[
     return {}
 
 
-async def _subscribe(
-    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+async def subscribe_resource(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    named: str | None = None,
 ) -> dict[str, Any]:
+    """resources/subscribe of one of the server's URIs; the session remembers it as the client
+    ``named`` it (the unified URI on the unified endpoint). The server is asked only once."""
     uri = _requested_uri(message)
-    already = _subscribed_elsewhere(gateway, session, uri)
-    session.subscriptions.add(uri)
+    already = gateway.subscribed(access.server_id, uri, but=session)
+    session.subscriptions.add(named or uri)
     if already:
         return {}
-    return await _forward(gateway, access, session, message, None)
+    return await forward_request(gateway, access, session, message, None)
 
 
-async def _unsubscribe(
-    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+async def unsubscribe_resource(
+    gateway: Gateway,
+    access: ServerAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    named: str | None = None,
 ) -> dict[str, Any]:
+    """resources/unsubscribe; the server is released when no session wants the URI any more."""
     uri = _requested_uri(message)
-    session.subscriptions.discard(uri)
-    if _subscribed_elsewhere(gateway, session, uri):
+    session.subscriptions.discard(named or uri)
+    if gateway.subscribed(access.server_id, uri, but=session):
         return {}
-    return await _forward(gateway, access, session, message, None)
+    return await forward_request(gateway, access, session, message, None)
 
 
 def _requested_uri(message: dict[str, Any]) -> str:
@@ -274,14 +347,6 @@ def _requested_uri(message: dict[str, Any]) -> str:
     if not isinstance(uri, str):
         raise ValueError(f"{message['method']} needs a uri")
     return uri
-
-
-def _subscribed_elsewhere(gateway: Gateway, session: LiveSession, uri: str) -> bool:
-    return any(
-        uri in other.subscriptions
-        for other in gateway.sessions_of(session.server_id)
-        if other is not session
-    )
 
 
 # -- tools/call ----------------------------------------------------------------------------
@@ -296,24 +361,35 @@ async def call_tool(
 ) -> dict[str, Any]:
     """Forward one tool call of a client session (never retried) and record it."""
     request_id = message.get("id")
-    params = message.get("params") or {}
-    name, arguments = params.get("name"), params.get("arguments")
-    if not isinstance(name, str) or not name:
-        return refuse_call(gateway, access, session, message, "tools/call needs a tool name")
-    if arguments is not None and not isinstance(arguments, dict):
-        return refuse_call(gateway, access, session, message, "arguments must be an object")
+    malformed = malformed_call(message)
+    if malformed is not None:
+        return refuse_call(gateway, access, session, message, malformed)
+    name, arguments = message["params"]["name"], message["params"].get("arguments")
     try:
         outcome = await run_tool_call(
             gateway,
             access,
             name,
             arguments,
-            lambda: _forward(gateway, access, session, message, progress),
+            lambda: forward_request(gateway, access, session, message, progress),
             session=session,
         )
     except UpstreamFailure as exc:
         return _failure_response(request_id, exc)
     return _result_response(request_id, outcome.result, session, "tools/call")
+
+
+def malformed_call(message: dict[str, Any]) -> str | None:
+    """Why a tools/call request cannot be made as it is, or None when it can."""
+    params = message.get("params")
+    if params is not None and not isinstance(params, dict):
+        return "params must be an object"
+    name, arguments = (params or {}).get("name"), (params or {}).get("arguments")
+    if not isinstance(name, str) or not name:
+        return "tools/call needs a tool name"
+    if arguments is not None and not isinstance(arguments, dict):
+        return "arguments must be an object"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,7 +480,7 @@ async def run_tool_call(
 
 def refuse_call(
     gateway: Gateway,
-    access: ServerAccess,
+    access: EndpointAccess,
     session: LiveSession | None,
     message: dict[str, Any],
     reason: str,
@@ -433,7 +509,7 @@ def refuse_call(
 
 def record_call(
     gateway: Gateway,
-    access: ServerAccess,
+    access: EndpointAccess,
     session: LiveSession | None,
     tool: str,
     arguments: Any,
@@ -450,7 +526,7 @@ def record_call(
         gateway.writer.submit_tool_call(
             project_id=access.project_id,
             server_id=access.server_id,
-            server_name=access.server_name,
+            server_name=access.server_name or "",  # none: a refused unified call
             tool_name=tool,
             status=status,
             session_id=session.id if session is not None else None,

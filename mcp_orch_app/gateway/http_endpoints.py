@@ -1,6 +1,9 @@
-"""The client-facing MCP endpoints of one server (API-CONTRACT.md, "MCP endpoints").
+"""The client-facing MCP endpoints (API-CONTRACT.md, "MCP endpoints"): those of one server,
+under `/projects/{project_id}/servers/{server_name}/`, and the unified endpoint of a project
+(all its enabled servers, gateway/unified.py), under `/projects/{project_id}/unified/`. Both
+serve the same transports, eras and checks; only what answers a request differs.
 
-- Streamable HTTP: `POST/GET/DELETE /projects/{project_id}/servers/{server_name}/mcp`.
+- Streamable HTTP: `POST/GET/DELETE .../mcp`.
   Handshake era (2025-11-25 and older): `initialize` is answered from the upstream's handshake
   and opens a session (`mcp-session-id`); later requests must name it (missing: 400, unknown:
   404 so the client re-initializes); GET opens the stream of server-initiated notifications;
@@ -23,6 +26,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -40,9 +44,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_orch_app.gateway.client_sessions import LiveSession
+from mcp_orch_app.gateway.client_sessions import LISTEN_FLAG_KINDS, Listener, LiveSession
 from mcp_orch_app.gateway.forwarding import (
     INTERNAL_ERROR,
+    INVALID_PARAMS,
     INVALID_REQUEST,
     PARSE_ERROR,
     UPSTREAM_UNAVAILABLE_ERROR,
@@ -54,7 +59,8 @@ from mcp_orch_app.gateway.forwarding import (
     refuse_call,
 )
 from mcp_orch_app.gateway.http_security import check_host_and_origin
-from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, current_gateway
+from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, UnifiedAccess, current_gateway
+from mcp_orch_app.gateway.unified import handle_unified_request, unified_initialize_result
 from mcp_orch_app.gateway.upstream import UpstreamFailure
 from mcp_orch_app.models.enums import ClientTransport, ToolCallErrorCode
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
@@ -62,7 +68,8 @@ from mcp_orch_app.services.errors import NotAuthenticated, NotFound
 logger = logging.getLogger(__name__)
 
 _ENDPOINT_PATH = re.compile(
-    r"^/projects/(?P<project_id>[^/]+)/servers/(?P<server_name>[^/]+)/(?P<endpoint>mcp|sse|messages)$"
+    r"^/projects/(?P<project_id>[^/]+)/(?:servers/(?P<server_name>[^/]+)|unified)"
+    r"/(?P<endpoint>mcp|sse|messages)$"
 )
 SESSION_HEADER = "mcp-session-id"
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -72,7 +79,7 @@ _background: set[asyncio.Task[Any]] = set()
 
 
 def install_mcp_endpoints(app: Starlette) -> None:
-    """Serve the per-server MCP endpoints from the app (the FastAPI app Reflex mounts).
+    """Serve the MCP endpoints from the app (the FastAPI app Reflex mounts).
 
     They are dispatched by a small ASGI middleware rather than by routes: MCP calls are the
     hot path, and this way a call skips the REST router's scan, FastAPI's exception and
@@ -83,7 +90,7 @@ def install_mcp_endpoints(app: Starlette) -> None:
 
 class McpEndpointsMiddleware:
     """ASGI middleware answering `/projects/{project_id}/servers/{server_name}/{mcp,sse,messages}`
-    and passing every other request on."""
+    and `/projects/{project_id}/unified/{mcp,sse,messages}`, passing every other request on."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,9 +108,11 @@ class McpEndpointsMiddleware:
                         status_code=405, headers={"Allow": _ALLOWED[match["endpoint"]]}
                     )
                 else:
+                    server_name = match["server_name"]
                     scope["path_params"] = {
                         "project_id": unquote(match["project_id"]),
-                        "server_name": unquote(match["server_name"]),
+                        # None: the project's unified endpoint.
+                        "server_name": unquote(server_name) if server_name is not None else None,
                     }
                     response = await endpoint(Request(scope, receive))
                 await response(scope, receive, send)
@@ -143,7 +152,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def _admit(request: Request) -> tuple[Gateway, ServerAccess]:
+async def _admit(request: Request) -> tuple[Gateway, EndpointAccess]:
     """Host/Origin check and authorization, or _Refused with the response to give."""
     gateway = current_gateway()
     if gateway is None:
@@ -211,11 +220,12 @@ def _parse(body: bytes) -> dict[str, Any]:
     return message
 
 
-def _owned_session(gateway: Gateway, access: ServerAccess, header_id: str) -> LiveSession:
+def _owned_session(gateway: Gateway, access: EndpointAccess, header_id: str) -> LiveSession:
     """The session named by the client, if it is this endpoint's and this key's; else 404."""
     session = gateway.find_session(header_id)
     if (
         session is None
+        or session.project_id != access.project_id
         or session.server_id != access.server_id
         or session.api_key_id != access.api_key_id
     ):
@@ -227,7 +237,7 @@ def _owned_session(gateway: Gateway, access: ServerAccess, header_id: str) -> Li
 
 async def _answer(
     gateway: Gateway,
-    access: ServerAccess,
+    access: EndpointAccess,
     session: LiveSession,
     message: dict[str, Any],
     headers: dict[str, str] | None = None,
@@ -258,17 +268,31 @@ async def _answer(
 
 async def _handle(
     gateway: Gateway,
-    access: ServerAccess,
+    access: EndpointAccess,
     session: LiveSession,
     message: dict[str, Any],
     progress: Any = None,
 ) -> dict[str, Any]:
-    """handle_request, with a bug of ours answered as a JSON-RPC internal error."""
+    """The endpoint's answer, with a bug of ours answered as a JSON-RPC internal error."""
     try:
+        if isinstance(access, UnifiedAccess):
+            return await handle_unified_request(gateway, access, session, message, progress)
         return await handle_request(gateway, access, session, message, progress)
     except Exception:
-        logger.exception("%s on %s failed", message.get("method"), access.server_name)
+        logger.exception("%s on %s failed", message.get("method"), _endpoint_name(access))
         return error_response(message.get("id"), INTERNAL_ERROR, "Internal error in mcp-orch")
+
+
+async def _initialize_result(
+    gateway: Gateway, access: EndpointAccess, params: dict[str, Any]
+) -> dict[str, Any]:
+    if isinstance(access, UnifiedAccess):
+        return await unified_initialize_result(gateway, access, params)
+    return await initialize_result(gateway, access, params)
+
+
+def _endpoint_name(access: EndpointAccess) -> str:
+    return access.server_name or f"the unified endpoint of project {access.project_id}"
 
 
 async def _stream_outbox(session: LiveSession, gateway: Gateway) -> AsyncIterator[bytes]:
@@ -301,7 +325,7 @@ async def streamable_post(request: Request) -> Response:
 
 
 async def _handshake_post(
-    request: Request, gateway: Gateway, access: ServerAccess, message: dict[str, Any]
+    request: Request, gateway: Gateway, access: EndpointAccess, message: dict[str, Any]
 ) -> Response:
     method = message.get("method")
     if method is None:
@@ -322,7 +346,7 @@ async def _handshake_post(
 
 
 def _refuse_uninitialized(
-    gateway: Gateway, access: ServerAccess, message: dict[str, Any], reason: str
+    gateway: Gateway, access: EndpointAccess, message: dict[str, Any], reason: str
 ) -> dict[str, Any]:
     """The invalid-request error for a message sent before its session is initialized; a
     tools/call request is also logged as a refused call."""
@@ -334,12 +358,12 @@ def _refuse_uninitialized(
 
 
 async def _initialize(
-    request: Request, gateway: Gateway, access: ServerAccess, message: dict[str, Any]
+    request: Request, gateway: Gateway, access: EndpointAccess, message: dict[str, Any]
 ) -> Response:
     params = message.get("params")
     params = params if isinstance(params, dict) else {}
     try:
-        result = await initialize_result(gateway, access, params)
+        result = await _initialize_result(gateway, access, params)
     except UpstreamFailure as exc:
         error = error_response(message.get("id"), UPSTREAM_UNAVAILABLE_ERROR, str(exc))
         return _json(error)
@@ -369,7 +393,7 @@ async def _notification(gateway: Gateway, session: LiveSession, message: dict[st
 
 
 async def _modern_post(
-    request: Request, gateway: Gateway, access: ServerAccess, message: dict[str, Any]
+    request: Request, gateway: Gateway, access: EndpointAccess, message: dict[str, Any]
 ) -> Response:
     """A self-contained 2026-07-28 request, checked as the SDK's server checks it."""
     if "id" not in message or "method" not in message:
@@ -390,7 +414,69 @@ async def _modern_post(
         _client_ip(request),
         verdict.protocol_version,
     )
+    if message["method"] == "subscriptions/listen":
+        return await _listen(gateway, access, session, message)
     return await _answer(gateway, access, session, message)
+
+
+async def _listen(
+    gateway: Gateway, access: EndpointAccess, session: LiveSession, message: dict[str, Any]
+) -> Response:
+    """`subscriptions/listen` (2026-07-28): the response is a stream that starts with the
+    acknowledgement (the list changes the gateway will pass on), then carries those of the
+    endpoint's servers, tagged with the request's id, until the client goes away (or the
+    session ends, e.g. its key is revoked: then the stream ends with the listen result)."""
+    request_id = message["id"]
+    wanted = message["params"].get("notifications")
+    if not isinstance(wanted, dict):
+        reason = "subscriptions/listen needs a notifications filter object"
+        return _json(error_response(request_id, INVALID_PARAMS, reason))
+    if not isinstance(access, UnifiedAccess):
+        # A server's list changes pass only if it says it sends them.
+        try:
+            capabilities = (await gateway.upstream(access)).capabilities
+        except UpstreamFailure as exc:
+            return _json(error_response(request_id, UPSTREAM_UNAVAILABLE_ERROR, str(exc)))
+        wanted = {
+            flag: value
+            for flag, value in wanted.items()
+            if (kind := LISTEN_FLAG_KINDS.get(flag))
+            and isinstance(options := capabilities.get(kind), dict)
+            and options.get("listChanged")
+        }
+    listener, honoured = Listener.for_filter(request_id, wanted)
+    session.listeners.append(listener)
+    acknowledged = listener.tag(
+        {
+            "jsonrpc": "2.0",
+            "method": "notifications/subscriptions/acknowledged",
+            "params": {"notifications": honoured},
+        }
+    )
+    ended = {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "result": {"resultType": "complete", "_meta": acknowledged["params"]["_meta"]},
+    }
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield _sse_event(acknowledged)
+            while True:
+                try:
+                    event = await asyncio.wait_for(listener.queue.get(), SSE_KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                if event is None:
+                    yield _sse_event(ended)
+                    return
+                yield _sse_event(event)
+        finally:
+            session.listeners.remove(listener)
+            session.last_seen = time.monotonic()
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
 async def _admit_session(request: Request) -> tuple[Gateway, LiveSession]:
@@ -454,9 +540,12 @@ async def sse_connect(request: Request) -> Response:
     )
     session.outbox = asyncio.Queue()
     params = request.path_params
+    endpoint = (
+        "unified" if params["server_name"] is None else f"servers/{quote(params['server_name'])}"
+    )
     path = (
         f"{request.scope.get('root_path', '').rstrip('/')}/projects/{quote(params['project_id'])}"
-        f"/servers/{quote(params['server_name'])}/messages?session_id={session.header_id}"
+        f"/{endpoint}/messages?session_id={session.header_id}"
     )
 
     async def stream() -> AsyncIterator[bytes]:
@@ -493,7 +582,7 @@ async def sse_message(request: Request) -> Response:
 
 
 async def _sse_process(
-    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+    gateway: Gateway, access: EndpointAccess, session: LiveSession, message: dict[str, Any]
 ) -> None:
     method = message.get("method")
     if method is None:
@@ -510,18 +599,18 @@ async def _sse_process(
         else:
             reply = await _handle(gateway, access, session, message, session.send)
     except Exception:
-        logger.exception("SSE request %s of %s failed", method, session.server_name)
+        logger.exception("SSE request %s of %s failed", method, _endpoint_name(access))
         reply = error_response(message.get("id"), INTERNAL_ERROR, "Internal error in mcp-orch")
     session.send(reply)
 
 
 async def _sse_initialize(
-    gateway: Gateway, access: ServerAccess, session: LiveSession, message: dict[str, Any]
+    gateway: Gateway, access: EndpointAccess, session: LiveSession, message: dict[str, Any]
 ) -> dict[str, Any]:
     params = message.get("params")
     params = params if isinstance(params, dict) else {}
     try:
-        result = await initialize_result(gateway, access, params)
+        result = await _initialize_result(gateway, access, params)
     except UpstreamFailure as exc:
         return error_response(message["id"], UPSTREAM_UNAVAILABLE_ERROR, str(exc))
     if session.protocol_version is None:

@@ -479,7 +479,7 @@ class MultiplexedUpstream(Upstream):
         request_id = message.get("id")
         if request_id == LISTEN_REQUEST_ID:
             # The listen stream ended (the server shuts down) or was refused.
-            if "error" in message:
+            if "error" in message and not self._stopping:
                 logger.warning(
                     "%s refused subscriptions/listen (%s): its list changes will not reach clients",
                     self.config.name,

@@ -36,10 +36,12 @@ from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.forwarding import ToolCallOutcome, run_tool_call
 from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, current_gateway
 from mcp_orch_app.gateway.upstream import (
+    UnusableList,
     Upstream,
     UpstreamConfig,
     UpstreamFailure,
     UpstreamUnavailable,
+    list_every_page,
 )
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services import server_operations, server_status, servers
@@ -54,8 +56,6 @@ API_CLIENT_NAME = "mcp-orch API"
 """The client name of tool calls made from the UI or the REST API, in the call log."""
 
 DEFAULT_CONCURRENCY = 8
-MAX_TOOL_PAGES = 100
-"""A server that keeps answering with a next cursor is cut off here (and reported)."""
 
 
 class GatewayNotRunning(RuntimeError):
@@ -74,10 +74,6 @@ class CheckResult:
     error: str | None
     unreachable: bool
     checked_at: datetime
-
-
-class _NotAToolList(Exception):
-    pass
 
 
 def _gateway(gateway: Gateway | None) -> Gateway:
@@ -101,25 +97,8 @@ def access_for(target: LiveTarget) -> ServerAccess:
 
 
 async def list_all_tools(upstream: Upstream, timeout: float) -> list[dict[str, Any]]:
-    """Every tool of the server, following ``nextCursor`` pages."""
-    tools: list[dict[str, Any]] = []
-    cursor: Any = None
-    seen: set[str] = set()
-    for _ in range(MAX_TOOL_PAGES):
-        result = await upstream.request(
-            "tools/list", {"cursor": cursor} if cursor else None, timeout=timeout
-        )
-        page = result.get("tools")
-        if not isinstance(page, list):
-            raise _NotAToolList("the server answered tools/list without a list of tools")
-        tools.extend(tool for tool in page if isinstance(tool, dict))
-        cursor = result.get("nextCursor")
-        if not cursor:
-            return tools
-        if not isinstance(cursor, str) or cursor in seen:
-            raise _NotAToolList("the server's tools/list pages never end (repeated cursor)")
-        seen.add(cursor)
-    raise _NotAToolList(f"the server's tools/list has more than {MAX_TOOL_PAGES} pages")
+    """Every tool of the server, following ``nextCursor`` pages (UnusableList if it cannot)."""
+    return await list_every_page(upstream, "tools/list", "tools", timeout)
 
 
 async def check_server(
@@ -143,7 +122,7 @@ async def check_server(
         return CheckResult(False, None, str(exc), True, checked_at)
     except UpstreamFailure as exc:
         return CheckResult(False, None, f"tools/list failed: {exc}", False, checked_at)
-    except _NotAToolList as exc:
+    except UnusableList as exc:
         return CheckResult(False, None, str(exc), False, checked_at)
     except TimeoutError:
         what = "list its tools" if started else "start and answer the MCP handshake"

@@ -6,12 +6,14 @@
 - the `UpstreamPool` (its events become ServerLog rows; the project of a server is read from
   the config the pool keeps for it, which every caller built from the server's row);
 - the `LogWriter` the client sessions and tool calls are recorded through;
-- the authorization cache: the answer of `authorize_mcp_client` per (project, server, bearer)
-  for `GRANT_TTL` seconds, so an MCP call costs no database round trip. Services announce
+- the authorization cache: the answer of `authorize_mcp_client` per (project, server or the
+  unified endpoint, bearer) for `GRANT_TTL` seconds, so an MCP call costs no database round trip. Services announce
   revocations and server or project changes (services/access_events.py) and the project's
   cached answers are dropped at once; changes made by another process are seen within the TTL;
 - the live client sessions, their idle reaper, and the fan-out of upstream notifications
-  (list_changed, logging, resources/updated) to the sessions of that server.
+  (list_changed, logging, resources/updated) to the sessions of that server and to the unified
+  sessions of its project (`UnifiedSessions`), and the tool names the unified endpoint routes
+  by (`ToolNames`).
 
 The transports (http_endpoints.py) and the method handling (forwarding.py) use it; nothing in
 here knows about HTTP.
@@ -32,12 +34,14 @@ from typing import Any
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, recognise_client
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
+from mcp_orch_app.gateway.namespace import ToolNames
 from mcp_orch_app.gateway.pool import UpstreamPool
+from mcp_orch_app.gateway.unified_sessions import UnifiedSessions
 from mcp_orch_app.gateway.upstream import Upstream, UpstreamConfig
 from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory
 from mcp_orch_app.services.access_events import add_access_listener
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
-from mcp_orch_app.services.mcp_access import authorize_mcp_client, enabled_server_ids
+from mcp_orch_app.services.mcp_access import McpGrant, authorize_mcp_client, enabled_server_ids
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +54,6 @@ SESSION_IDLE_TIMEOUT = 1800.0
 
 TOUCH_INTERVAL = 10.0
 """Requests that are not tool calls update a session's last activity at most this often."""
-
-_LOG_SEVERITY = {
-    level: rank
-    for rank, level in enumerate(
-        ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-    )
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +69,56 @@ class ServerAccess:
     bearer: str | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class UnifiedAccess:
+    """What one authorized request to a project's unified endpoint may use: every enabled
+    server of the project (by name), each with its preferences."""
+
+    project_id: str
+    project_name: str
+    api_key_id: uuid.UUID | None
+    servers: tuple[ServerAccess, ...]
+    bearer: str | None = field(default=None, repr=False)
+    server_id: None = None
+    """The endpoint is no one server: its sessions and refused calls name none."""
+    server_name: None = None
+
+    def server(self, name: str) -> ServerAccess | None:
+        """The server of that name, if the endpoint has it (enabled, in this project)."""
+        return next((server for server in self.servers if server.server_name == name), None)
+
+
+EndpointAccess = ServerAccess | UnifiedAccess
+"""What an authorized request may use: one server, or a project's unified endpoint."""
+
+
+def _access_of(grant: McpGrant, unified: bool, bearer: str | None) -> EndpointAccess:
+    servers = tuple(
+        ServerAccess(
+            project_id=str(grant.project_id),
+            api_key_id=grant.api_key_id,
+            server_id=str(server.id),
+            server_name=server.name,
+            config=UpstreamConfig.from_model(server),
+            disabled_tools=grant.disabled_tools.get(server.id, frozenset()),
+            bearer=bearer,
+        )
+        for server in grant.servers
+    )
+    if not unified:
+        return servers[0]
+    return UnifiedAccess(
+        project_id=str(grant.project_id),
+        project_name=grant.project_name,
+        api_key_id=grant.api_key_id,
+        servers=servers,
+        bearer=bearer,
+    )
+
+
 @dataclass(slots=True)
 class _CachedAccess:
-    access: ServerAccess
+    access: EndpointAccess
     expires: float
     epoch: int
 
@@ -95,13 +139,15 @@ class Gateway:
         self._writer = writer
         self.grant_ttl = grant_ttl
         self.session_idle_timeout = session_idle_timeout
-        self._grants: dict[tuple[str, str, str | None], _CachedAccess] = {}
+        self._grants: dict[tuple[str, str | None, str | None], _CachedAccess] = {}
         self._epochs: dict[str, int] = {}
         self._server_projects: dict[str, str] = {}
         """server id -> project id of every server a grant reached (for access changes)."""
         self.sessions: dict[str, LiveSession] = {}
         self._modern_sessions: dict[ModernClientKey, LiveSession] = {}
         self._by_server: dict[str, set[LiveSession]] = {}
+        self.unified = UnifiedSessions()
+        self.tool_names = ToolNames()
         self._fanned_out: set[str] = set()
         self._remove_listener = None
         self._reaper: asyncio.Task[None] | None = None
@@ -138,9 +184,10 @@ class Gateway:
     # -- authorization ---------------------------------------------------------------------
 
     async def authorize(
-        self, project_id: str, server_name: str, bearer: str | None, client_ip: str | None
-    ) -> ServerAccess:
-        """The cached grant for a request; raises NotFound / NotAuthenticated like the service."""
+        self, project_id: str, server_name: str | None, bearer: str | None, client_ip: str | None
+    ) -> EndpointAccess:
+        """The cached grant for a request to one server, or to the project's unified endpoint
+        (``server_name`` None); raises NotFound / NotAuthenticated like the service."""
         key = (project_id, server_name, bearer)
         epoch = self._epochs.get(project_id, 0)
         cached = self._grants.get(key)
@@ -150,20 +197,12 @@ class Gateway:
         grant = await run_db(
             authorize_mcp_client, project_id, server_name, bearer, client_ip=client_ip
         )
-        server = grant.servers[0]
-        access = ServerAccess(
-            project_id=str(grant.project_id),
-            api_key_id=grant.api_key_id,
-            server_id=str(server.id),
-            server_name=server.name,
-            config=UpstreamConfig.from_model(server),
-            disabled_tools=grant.disabled_tools.get(server.id, frozenset()),
-            bearer=bearer,
-        )
+        access = _access_of(grant, server_name is None, bearer)
         if len(self._grants) > 10_000:
             self._grants.clear()  # a flood of distinct bad-but-valid keys cannot grow memory
         self._grants[key] = _CachedAccess(access, now + self.grant_ttl, epoch)
-        self._server_projects[access.server_id] = access.project_id
+        for server in grant.servers:
+            self._server_projects[str(server.id)] = access.project_id
         if access.project_id != project_id:
             self._grants[(access.project_id, server_name, bearer)] = self._grants[key]
         return access
@@ -205,13 +244,14 @@ class Gateway:
 
     async def _stop_gone_upstreams(self, project_id: str) -> None:
         ours = [sid for sid, pid in self._server_projects.items() if pid == project_id]
-        if not ours:
+        if not ours and not self.unified.has_sessions(project_id):
             return
         enabled = {str(sid) for sid in await run_db(enabled_server_ids, project_id)}
         for server_id in ours:
             if server_id not in enabled:
                 del self._server_projects[server_id]
                 await self.pool.stop(server_id, "the server was disabled or deleted")
+        self.unified.servers_now(project_id, frozenset(enabled))
 
     # -- upstreams -------------------------------------------------------------------------
 
@@ -228,23 +268,31 @@ class Gateway:
         return await self.pool.get(access.config)
 
     def _fan_out(self, server_id: str, message: dict[str, Any]) -> None:
-        """Pass an upstream notification to the sessions of its server that want it."""
-        sessions = self._by_server.get(server_id)
-        if not sessions:
-            return
-        method = message.get("method")
-        params = message.get("params") or {}
-        for session in sessions:
-            if session.outbox is None:
-                continue
-            if method == "notifications/resources/updated":
-                if params.get("uri") not in session.subscriptions:
-                    continue
-            elif method == "notifications/message" and session.log_level is not None:
-                wanted = _LOG_SEVERITY.get(session.log_level, 0)
-                if _LOG_SEVERITY.get(params.get("level"), len(_LOG_SEVERITY)) < wanted:
-                    continue
-            session.send(message)
+        """Pass an upstream notification to the sessions of its server and the unified
+        sessions of its project that want it."""
+        if message.get("method") == "notifications/tools/list_changed":
+            self.tool_names.forget(server_id)
+        for session in self._by_server.get(server_id, ()):
+            session.offer(message)
+        config = self.pool.config_of(server_id)
+        if config is not None and config.project_id is not None:
+            self.unified.fan_out(config.project_id, config.name, message)
+
+    def subscribed(self, server_id: str, uri: str, *, but: LiveSession | None = None) -> bool:
+        """Whether a session other than ``but`` (of the server, or a unified one of its
+        project) is subscribed to the server's resource ``uri``."""
+        if any(
+            uri in session.subscriptions
+            for session in self._by_server.get(server_id, ())
+            if session is not but
+        ):
+            return True
+        config = self.pool.config_of(server_id)
+        return (
+            config is not None
+            and config.project_id is not None
+            and self.unified.subscribed(config.project_id, config.name, uri, but=but)
+        )
 
     def _on_pool_event(
         self,
@@ -258,6 +306,8 @@ class Gateway:
         if config is None or config.project_id is None:
             logger.warning("event of unknown server %s: %s", server_id, message)
             return
+        if level is LogLevel.INFO and category in _STARTS:
+            self.unified.server_started(config.project_id, server_id)
         try:
             self.writer.submit_server_log(
                 project_id=config.project_id,
@@ -274,7 +324,7 @@ class Gateway:
 
     def open_session(
         self,
-        access: ServerAccess,
+        access: EndpointAccess,
         *,
         transport: ClientTransport,
         client_info: dict[str, Any] | None,
@@ -303,7 +353,10 @@ class Gateway:
         self._record_session(session)
         if not modern:
             self.sessions[session.header_id] = session
-        self._by_server.setdefault(session.server_id, set()).add(session)
+        if session.server_id is None:
+            self.unified.add(session)
+        else:
+            self._by_server.setdefault(session.server_id, set()).add(session)
         return session
 
     def identify(
@@ -339,7 +392,7 @@ class Gateway:
 
     def modern_session(
         self,
-        access: ServerAccess,
+        access: EndpointAccess,
         meta: dict[str, Any],
         user_agent: str | None,
         ip: str | None,
@@ -367,10 +420,6 @@ class Gateway:
         session.last_seen = time.monotonic()
         return session
 
-    def sessions_of(self, server_id: str) -> set[LiveSession]:
-        """The live sessions of one server (every transport and era)."""
-        return self._by_server.get(server_id, set())
-
     def find_session(self, header_id: str) -> LiveSession | None:
         session = self.sessions.get(header_id)
         if session is not None:
@@ -393,13 +442,16 @@ class Gateway:
             return
         session.ended = True
         self.sessions.pop(session.header_id, None)
-        sessions = self._by_server.get(session.server_id)
-        if sessions is not None:
+        if session.server_id is None:
+            self.unified.discard(session)
+        elif (sessions := self._by_server.get(session.server_id)) is not None:
             sessions.discard(session)
             if not sessions:
                 del self._by_server[session.server_id]
         if session.outbox is not None:
             session.outbox.put_nowait(None)  # ends the open stream
+        for listener in session.listeners:
+            listener.close()
         if session.transport is ClientTransport.SSE and session.protocol_version is None:
             return  # never initialized: it has no row
         with contextlib.suppress(LogWriterClosed):
@@ -414,9 +466,12 @@ class Gateway:
                 if session.outbox is None and session.last_seen < cutoff:
                     self.end_session(session)
             for key, session in list(self._modern_sessions.items()):
-                if session.last_seen < cutoff:
+                if session.last_seen < cutoff and not session.listeners:
                     del self._modern_sessions[key]
                     self.end_session(session)
+
+
+_STARTS = (ServerLogCategory.START, ServerLogCategory.RESTART)
 
 
 def _client_identity(client_info: Any) -> tuple[str | None, str | None]:

@@ -267,3 +267,36 @@ class Upstream(ABC):
                 logger.exception(
                     "subscriber of %s failed on %s", self.config.name, message.get("method")
                 )
+
+
+MAX_LIST_PAGES = 100
+"""A server that keeps answering a list with a next cursor is cut off here (and reported)."""
+
+
+class UnusableList(Exception):
+    """A server's answer to a list request cannot be used (no list, endless pages)."""
+
+
+async def list_every_page(
+    upstream: Upstream, method: str, key: str, timeout: float
+) -> list[dict[str, Any]]:
+    """Every item of a list request (``key`` names the list in each page), following
+    ``nextCursor``; UnusableList when the answer has no list or the pages never end."""
+    items: list[dict[str, Any]] = []
+    cursor: Any = None
+    seen: set[str] = set()
+    for _ in range(MAX_LIST_PAGES):
+        page = await upstream.request(
+            method, {"cursor": cursor} if cursor else None, timeout=timeout
+        )
+        listed = page.get(key)
+        if not isinstance(listed, list):
+            raise UnusableList(f"the server answered {method} without a list of {key}")
+        items.extend(item for item in listed if isinstance(item, dict))
+        cursor = page.get("nextCursor")
+        if not cursor:
+            return items
+        if not isinstance(cursor, str) or cursor in seen:
+            raise UnusableList(f"the server's {method} pages never end (repeated cursor)")
+        seen.add(cursor)
+    raise UnusableList(f"the server's {method} has more than {MAX_LIST_PAGES} pages")

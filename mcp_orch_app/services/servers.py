@@ -234,6 +234,8 @@ def _insert(
     server_status.apply_enabled(server)
     db.add(server)
     db.flush()
+    # The project's unified endpoint serves one more server: its cached grants are stale.
+    access_changed(db, project_id)
     activity.record(
         db,
         actor,

@@ -1,0 +1,473 @@
+"""What the unified endpoint of a project does with each request: every enabled server of the
+project behind one MCP endpoint (PRODUCT.md, "MCP endpoints"; names: gateway/namespace.py).
+
+- `initialize` / `server/discover`: serverInfo "mcp-orch unified: <project>"; capabilities the
+  union of what the servers offer (list_changed always: the set of servers changes too);
+  instructions saying how names are made, followed by each server's own.
+- `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`: every server is
+  asked at once, each within its own timeout, following its `nextCursor` pages (bounded); the
+  answer is one page. A server that cannot start, fails or times out is left out of the answer
+  and reported (server log, at most once a minute); it never breaks the other servers.
+- `tools/call` of `{server}__{tool}` goes to that server through `forwarding.call_tool` with
+  that server's access: a disabled tool is refused (TOOL_DISABLED), the ToolCallLog row names
+  the real server and tool and the unified session. An unknown name is an invalid-params
+  error, logged (INVALID_PARAMETERS).
+- `resources/read`, `resources/subscribe` / `unsubscribe`, `prompts/get` and
+  `completion/complete` go to the server their URI, name or ref names; resource URIs in the
+  answers are made unified.
+- `ping` and `logging/setLevel` are answered locally (`forwarding.respond`); progress and
+  cancellation follow each call to its server (the session remembers which server runs which
+  request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mcp_orch_app.gateway.client_sessions import LiveSession
+from mcp_orch_app.gateway.forwarding import (
+    LOCAL_METHODS,
+    METHOD_NOT_FOUND,
+    ProgressSink,
+    call_tool,
+    discover_answer,
+    error_response,
+    forward_request,
+    handshake_answer,
+    malformed_call,
+    refuse_call,
+    respond,
+    subscribe_resource,
+    unsubscribe_resource,
+)
+from mcp_orch_app.gateway.log_writer import LogWriterClosed
+from mcp_orch_app.gateway.namespace import (
+    RESOURCE_SCHEME,
+    SEPARATOR,
+    may_name_tool_of,
+    prefixed_name,
+    split_prefixed_name,
+    split_unified_uri,
+    unified_content,
+    unified_uri,
+    with_unified_uris,
+)
+from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, UnifiedAccess
+from mcp_orch_app.gateway.upstream import (
+    CLIENT_INFO,
+    Era,
+    UnusableList,
+    Upstream,
+    UpstreamFailure,
+    list_every_page,
+)
+from mcp_orch_app.models.enums import LogLevel, ServerLogCategory
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+_LISTS: dict[str, tuple[str, str, str]] = {
+    # method: (the capability a server needs for it, the result's list, the member renamed)
+    "tools/list": ("tools", "tools", "name"),
+    "prompts/list": ("prompts", "prompts", "name"),
+    "resources/list": ("resources", "resources", "uri"),
+    "resources/templates/list": ("resources", "resourceTemplates", "uriTemplate"),
+}
+
+
+# -- identity ----------------------------------------------------------------------------------
+
+
+async def unified_initialize_result(
+    gateway: Gateway, access: UnifiedAccess, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The `initialize` answer of the unified endpoint (every server is started for it)."""
+    return handshake_answer(params, *await _identity(gateway, access))
+
+
+async def _identity(
+    gateway: Gateway, access: UnifiedAccess
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Capabilities, serverInfo and instructions, from the servers that answer."""
+    reachable = [
+        (server, upstream) for server, upstream, _ in await _on_servers(gateway, access.servers)
+    ]
+    offered = [upstream.capabilities for _, upstream in reachable]
+    capabilities: dict[str, Any] = {"tools": {"listChanged": True}}
+    if any("resources" in offer for offer in offered):
+        capabilities["resources"] = {"listChanged": True}
+        if any(_subscribable(upstream) for _, upstream in reachable):
+            capabilities["resources"]["subscribe"] = True
+    if any("prompts" in offer for offer in offered):
+        capabilities["prompts"] = {"listChanged": True}
+    for optional in ("completions", "logging"):
+        if any(optional in offer for offer in offered):
+            capabilities[optional] = {}
+    server_info = {
+        "name": f"mcp-orch unified: {access.project_name}",
+        "version": CLIENT_INFO["version"],
+    }
+    return capabilities, server_info, _instructions(access, reachable)
+
+
+def _subscribable(upstream: Upstream) -> bool:
+    """Whether the server takes resources/subscribe (a 2026-07-28 server has none: its
+    resource updates come on subscriptions/listen)."""
+    resources = upstream.capabilities.get("resources")
+    return (
+        upstream.era is Era.HANDSHAKE
+        and isinstance(resources, dict)
+        and bool(resources.get("subscribe"))
+    )
+
+
+def _instructions(access: UnifiedAccess, reachable: Iterable[tuple[ServerAccess, Upstream]]) -> str:
+    names = ", ".join(server.server_name for server in access.servers) or "none yet"
+    parts = [
+        f"The MCP servers of the mcp-orch project {access.project_name!r} ({names}) behind one "
+        f"endpoint. Tools and prompts are named <server>{SEPARATOR}<name>, resource URIs are "
+        f"{RESOURCE_SCHEME}:<server>/<the server's URI>."
+    ]
+    parts.extend(
+        f"[{server.server_name}] {upstream.instructions}"
+        for server, upstream in reachable
+        if upstream.instructions
+    )
+    return "\n\n".join(parts)
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
+async def handle_unified_request(
+    gateway: Gateway,
+    access: UnifiedAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    progress: ProgressSink | None = None,
+) -> dict[str, Any]:
+    """Answer one request of an initialized unified session (or a session-less modern one)."""
+    method = message.get("method")
+    if method == "tools/call":
+        return await _call_tool(gateway, access, session, message, progress)
+    handler = _METHODS.get(method)
+    if handler is None and method not in LOCAL_METHODS:
+        return error_response(
+            message.get("id"),
+            METHOD_NOT_FOUND,
+            f"Method not found: the unified endpoint does not serve {method}",
+        )
+
+    def result(params: dict[str, Any]) -> Awaitable[dict[str, Any]]:
+        return handler(_Request(gateway, access, session, message, params, progress))
+
+    return await respond(gateway, session, message, result)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One request to the unified endpoint, as its method's handler gets it."""
+
+    gateway: Gateway
+    access: UnifiedAccess
+    session: LiveSession
+    message: dict[str, Any]
+    params: dict[str, Any]
+    progress: ProgressSink | None
+
+    def forward(self, server: ServerAccess, **params: Any) -> Awaitable[dict[str, Any]]:
+        """The request to one server, with the params it names its own way replaced."""
+        return forward_request(
+            self.gateway, server, self.session, _with(self.message, **params), self.progress
+        )
+
+
+async def _discover(request: _Request) -> dict[str, Any]:
+    return discover_answer(*await _identity(request.gateway, request.access))
+
+
+async def _list(request: _Request) -> dict[str, Any]:
+    """Every server's list in one page, each item renamed for the unified endpoint (a client
+    cursor is ignored: there is never a next page)."""
+    method = request.message["method"]
+    capability, key, member = _LISTS[method]
+
+    async def pages(server: ServerAccess, upstream: Upstream) -> list[dict[str, Any]]:
+        if capability not in upstream.capabilities:
+            return []
+        return await list_every_page(upstream, method, key, server.config.timeout_seconds)
+
+    items: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for server, _upstream, listed in await _on_servers(
+        request.gateway, request.access.servers, pages
+    ):
+        rename = _renamer(request.gateway, method, server, listed)
+        for item in listed:
+            original = item.get(member)
+            name = rename(original) if isinstance(original, str) else None
+            if name is not None and name not in taken:
+                taken.add(name)
+                items.append({**item, member: name})
+    return {key: items}
+
+
+def _renamer(
+    gateway: Gateway, method: str, server: ServerAccess, listed: list[dict[str, Any]]
+) -> Callable[[str], str | None]:
+    """How the items of one server's list are named here (None: left out)."""
+    if method == "prompts/list":
+        return lambda name: prefixed_name(server.server_name, name)
+    if method != "tools/list":
+        return lambda uri: unified_uri(server.server_name, uri)
+    index = _remember_tools(gateway, server, listed)
+    # A tool that lost its unified name to another (a hash collision) is not in `names`.
+    names = {tool: name for name, tool in index.items()}
+    return lambda tool: None if tool in server.disabled_tools else names.get(tool)
+
+
+def _remember_tools(
+    gateway: Gateway, server: ServerAccess, listed: list[dict[str, Any]]
+) -> dict[str, str]:
+    tools = (tool["name"] for tool in listed if isinstance(tool.get("name"), str))
+    return gateway.tool_names.remember(server.server_id, server.server_name, tools)
+
+
+async def _read(request: _Request) -> dict[str, Any]:
+    server, uri = _resource_of(request.access, request.params.get("uri"))
+    answer = await request.forward(server, uri=uri)
+    if "contents" in answer:
+        answer["contents"] = with_unified_uris(answer["contents"], server.server_name)
+    return answer
+
+
+async def _subscribe(request: _Request) -> dict[str, Any]:
+    named = request.params.get("uri")
+    server, uri = _resource_of(request.access, named)
+    subscribing = request.message["method"] == "resources/subscribe"
+    change = subscribe_resource if subscribing else unsubscribe_resource
+    message = _with(request.message, uri=uri)
+    return await change(request.gateway, server, request.session, message, named)
+
+
+async def _get_prompt(request: _Request) -> dict[str, Any]:
+    server, name = _prompt_of(request.access, request.params.get("name"))
+    answer = await request.forward(server, name=name)
+    if isinstance(answer.get("messages"), list):
+        answer["messages"] = [
+            {**item, "content": unified_content(item.get("content"), server.server_name)}
+            if isinstance(item, dict) and "content" in item
+            else item
+            for item in answer["messages"]
+        ]
+    return answer
+
+
+async def _complete(request: _Request) -> dict[str, Any]:
+    ref = request.params.get("ref")
+    kind = ref.get("type") if isinstance(ref, dict) else None
+    if kind == "ref/prompt":
+        server, name = _prompt_of(request.access, ref.get("name"))
+        ref = {**ref, "name": name}
+    elif kind == "ref/resource":
+        server, uri = _resource_of(request.access, ref.get("uri"))
+        ref = {**ref, "uri": uri}
+    else:
+        raise ValueError("completion/complete needs a ref of type ref/prompt or ref/resource")
+    return await request.forward(server, ref=ref)
+
+
+_METHODS: dict[Any, Callable[[_Request], Awaitable[dict[str, Any]]]] = {
+    "server/discover": _discover,
+    **dict.fromkeys(_LISTS, _list),
+    "resources/read": _read,
+    "resources/subscribe": _subscribe,
+    "resources/unsubscribe": _subscribe,
+    "prompts/get": _get_prompt,
+    "completion/complete": _complete,
+}
+
+
+def _with(message: dict[str, Any], **params: Any) -> dict[str, Any]:
+    """The request as its server must see it: the same, with some params replaced."""
+    return {**message, "params": {**(message.get("params") or {}), **params}}
+
+
+def _resource_of(access: UnifiedAccess, uri: Any) -> tuple[ServerAccess, str]:
+    """The server of a unified resource URI (or template) and the URI it knows."""
+    return _owner(
+        access,
+        uri,
+        split_unified_uri,
+        f"Unknown resource {uri!r}: resource URIs here are "
+        f"{RESOURCE_SCHEME}:<server>/<the server's URI>; resources/list shows them",
+    )
+
+
+def _prompt_of(access: UnifiedAccess, name: Any) -> tuple[ServerAccess, str]:
+    """The server of a unified prompt name and the prompt's own name."""
+    return _owner(
+        access,
+        name,
+        split_prefixed_name,
+        f"Unknown prompt {name!r}: prompts here are named <server>{SEPARATOR}<prompt>; "
+        "prompts/list shows them",
+    )
+
+
+def _owner(
+    access: UnifiedAccess,
+    value: Any,
+    split: Callable[[str], tuple[str, str] | None],
+    unknown: str,
+) -> tuple[ServerAccess, str]:
+    """(server, its own name for it) of a unified name ``split`` reads; ValueError(unknown)
+    when it is not one or names no server of the endpoint."""
+    parts = split(value) if isinstance(value, str) else None
+    server = access.server(parts[0]) if parts is not None else None
+    if parts is None or server is None:
+        raise ValueError(unknown)
+    return server, parts[1]
+
+
+# -- tools/call --------------------------------------------------------------------------------
+
+
+async def _call_tool(
+    gateway: Gateway,
+    access: UnifiedAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    progress: ProgressSink | None,
+) -> dict[str, Any]:
+    """Route a tools/call to the server whose tool it names; the call itself is the server's."""
+    malformed = malformed_call(message)
+    if malformed is not None:
+        return refuse_call(gateway, access, session, message, malformed)
+    name = message["params"]["name"]
+    route = await _route_tool(gateway, access, name)
+    if route is None:
+        return _refuse_unknown_tool(gateway, access, session, message, name)
+    server, tool = route
+    response = await call_tool(gateway, server, session, _with(message, name=tool), progress)
+    result = response.get("result")
+    if isinstance(result, dict) and "content" in result:
+        result["content"] = with_unified_uris(result["content"], server.server_name)
+    return response
+
+
+async def _route_tool(
+    gateway: Gateway, access: UnifiedAccess, name: str
+) -> tuple[ServerAccess, str] | None:
+    """The server and tool a unified tool name stands for, from the servers' tool lists (listed
+    again when the name is not in the last listing: a new tool, another process's client).
+
+    A server that cannot be listed now gets the call anyway when the name splits into its name
+    and a tool: the call then fails and is logged as that server's (not as an unknown tool).
+    """
+    candidates = [server for server in access.servers if may_name_tool_of(server.server_name, name)]
+    found = _known_tool(gateway, candidates, name)
+    if found is not None or not candidates:
+        return found
+
+    async def relist(server: ServerAccess, upstream: Upstream) -> None:
+        tools = await list_every_page(
+            upstream, "tools/list", "tools", server.config.timeout_seconds
+        )
+        _remember_tools(gateway, server, tools)
+
+    listed = {server.server_id for server, _, _ in await _on_servers(gateway, candidates, relist)}
+    found = _known_tool(gateway, candidates, name)
+    if found is not None:
+        return found
+    natural = split_prefixed_name(name)
+    server = access.server(natural[0]) if natural is not None else None
+    if server is not None and server.server_id not in listed:
+        return server, natural[1]
+    return None
+
+
+def _known_tool(
+    gateway: Gateway, servers: Iterable[ServerAccess], name: str
+) -> tuple[ServerAccess, str] | None:
+    for server in servers:
+        tool = gateway.tool_names.tool(server.server_id, server.server_name, name)
+        if tool is not None:
+            return server, tool
+    return None
+
+
+def _refuse_unknown_tool(
+    gateway: Gateway,
+    access: UnifiedAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    name: str,
+) -> dict[str, Any]:
+    """The invalid-params error for a name no server has; logged as the named server's call
+    when the name starts with one, else as a call of no server."""
+    reason = (
+        f"Unknown tool {name!r}: the tools of this unified endpoint are named "
+        f"<server>{SEPARATOR}<tool>; tools/list shows them"
+    )
+    natural = split_prefixed_name(name)
+    server = access.server(natural[0]) if natural is not None else None
+    if server is None:
+        return refuse_call(gateway, access, session, message, reason)
+    return refuse_call(gateway, server, session, _with(message, name=natural[1]), reason)
+
+
+# -- asking every server -----------------------------------------------------------------------
+
+
+async def _nothing(_server: ServerAccess, _upstream: Upstream) -> None:
+    return None
+
+
+async def _on_servers(
+    gateway: Gateway,
+    servers: Sequence[ServerAccess],
+    work: Callable[[ServerAccess, Upstream], Awaitable[T]] = _nothing,
+) -> list[tuple[ServerAccess, Upstream, T]]:
+    """Start (or reuse) every server's upstream and run ``work`` on it, all at once, each
+    within the server's own timeout. The servers that fail are left out (and reported)."""
+
+    async def one(server: ServerAccess) -> tuple[ServerAccess, Upstream, T] | None:
+        timeout = server.config.timeout_seconds
+        upstream: Upstream | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                upstream = await gateway.upstream(server)
+                return server, upstream, await work(server, upstream)
+        except (UpstreamFailure, UnusableList) as exc:
+            reason = str(exc)
+        except TimeoutError:
+            what = "answer" if upstream is not None else "start and answer the MCP handshake"
+            reason = f"MCP server '{server.server_name}' did not {what} within {timeout:g}s"
+        _report_left_out(gateway, server, reason)
+        return None
+
+    answers = await asyncio.gather(*(one(server) for server in servers))
+    return [answer for answer in answers if answer is not None]
+
+
+def _report_left_out(gateway: Gateway, server: ServerAccess, reason: str) -> None:
+    if not gateway.unified.left_out(server.server_id):
+        return
+    message = f"left out of the unified endpoint: {reason}"
+    logger.warning("%s (project %s): %s", server.server_name, server.project_id, message)
+    with contextlib.suppress(LogWriterClosed):
+        gateway.writer.submit_server_log(
+            project_id=server.project_id,
+            server_id=server.server_id,
+            category=ServerLogCategory.CONNECT,
+            level=LogLevel.WARNING,
+            message=message,
+        )
