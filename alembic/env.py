@@ -29,7 +29,7 @@ from sqlmodel import SQLModel
 
 import mcp_orch_app.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from mcp_orch_app.config import _normalise_database_url, get_settings
-from mcp_orch_app.migrations import MIGRATION_LOCK_KEY
+from mcp_orch_app.migrations import MIGRATION_LOCK_KEY, compare_options
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -73,7 +73,8 @@ def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | b
 def configure_options(dialect_name: str) -> dict[str, Any]:
     return {
         "target_metadata": target_metadata,
-        "compare_type": True,
+        # Types compared; indexes that only revisions know (MIGRATION_ONLY_INDEXES) left out.
+        **compare_options(),
         # SQLite alters a table by copying it; batch mode writes migrations that way.
         "render_as_batch": dialect_name == "sqlite",
         "render_item": render_item,

@@ -9,7 +9,9 @@ uses here, or uvicorn with --server uvicorn, on a throw-away SQLite database wit
 a project, an API key and the server made through the services); the clients run here. Both
 client eras are measured: `ClientSession.initialize()` (2025-11-25 handshake) and `mcp.Client`
 in auto mode (2026-07-28 against both). 3 interleaved rounds; p50 latency at concurrency 1 and
-calls/s at concurrency 32 (32 concurrent calls on one client); medians and ratios printed.
+calls/s at concurrency 32 (32 concurrent calls on one client); medians and ratios printed; then
+where the CPU goes per call at c=32: the client, the HTTP server (mcp-orch without its upstream,
+or the SDK's server) and, behind mcp-orch, the stdio fixture (the SDK's stdio server).
 
 Run: .venv/bin/python bench/gateway_overhead.py [--rounds 3] [--calls 300] [--per-worker 25]
 """
@@ -41,6 +43,7 @@ from bench.harness import (  # noqa: E402
     EchoCall,
     measure_rounds,
     sdk_echo,
+    throughput,
 )
 
 
@@ -162,7 +165,62 @@ async def auto_echo(
     return sdk_echo(client, tool)
 
 
-async def measure(direct_url: str, gateway_url: str, key: str, options) -> list[Contender]:
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (from /proc)."""
+    total, pending, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            pending += map(
+                int, Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            )
+        except OSError:
+            continue
+    return total
+
+
+def fixture_upstream_pids(gateway_pid: int) -> list[int]:
+    """The stdio fixture processes the gateway's pool started (its descendants)."""
+    pids, pending = [], [gateway_pid]
+    while pending:
+        current = pending.pop()
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            pending.append(child)
+            if "mcp_fixture_server" in Path(f"/proc/{child}/cmdline").read_text(errors="replace"):
+                pids.append(child)
+    return pids
+
+
+async def cpu_breakdown(
+    contenders: list[Contender], direct_pid: int, gateway_pid: int, per_worker: int
+) -> list[tuple[str, float, float, float]]:
+    """Per contender, CPU microseconds per call at c=32 of: the client (this process), the
+    HTTP server it calls (mcp-orch without its upstream, or the SDK's server) and, for mcp-orch,
+    the stdio fixture behind it. Where the time goes, for the figures above."""
+    rows = []
+    for contender in contenders:
+        gateway = contender.name.startswith("(b)")
+        server = gateway_pid if gateway else direct_pid
+        upstreams = fixture_upstream_pids(gateway_pid) if gateway else []
+        before = [process_cpu_seconds(server), *map(process_cpu_seconds, upstreams)]
+        _rate, client_us = await throughput(contender.echo, 32, per_worker)
+        after = [process_cpu_seconds(server), *map(process_cpu_seconds, upstreams)]
+        calls = 32 * per_worker
+        upstream_us = sum(a - b for a, b in zip(after[1:], before[1:], strict=True)) / calls * 1e6
+        server_us = (after[0] - before[0]) / calls * 1e6 - upstream_us
+        rows.append((contender.name, client_us, server_us, upstream_us))
+    return rows
+
+
+async def measure(
+    direct_url: str, gateway_url: str, key: str, options, pids: tuple[int, int] | None = None
+) -> tuple[list[Contender], list[tuple[str, float, float, float]]]:
     async with AsyncExitStack() as stack:
         contenders = [
             Contender(
@@ -175,7 +233,17 @@ async def measure(direct_url: str, gateway_url: str, key: str, options) -> list[
             Contender("(b) mcp-orch,        2026-07-28", await auto_echo(stack, gateway_url, key)),
         ]
         await measure_rounds(contenders, options.rounds, options.calls, options.per_worker)
-    return contenders
+        breakdown = (
+            await cpu_breakdown(contenders, *pids, options.per_worker) if pids is not None else []
+        )
+    return contenders, breakdown
+
+
+def report_cpu(breakdown: list[tuple[str, float, float, float]]) -> None:
+    print("CPU per call at c=32 (us):       client   HTTP server   stdio upstream")
+    for name, client_us, server_us, upstream_us in breakdown:
+        upstream = f"{upstream_us:14.0f}" if name.startswith("(b)") else f"{'-':>14}"
+        print(f"{name:34} {client_us:6.0f} {server_us:13.0f} {upstream}")
 
 
 def report(contenders: list[Contender], options, ratio: str = "(b)/(a)") -> None:
@@ -247,12 +315,13 @@ def main() -> None:
         try:
             wait_for_port(direct_port, direct)
             wait_for_port(gateway_port, gateway)
-            contenders = asyncio.run(
+            contenders, breakdown = asyncio.run(
                 measure(
                     f"http://127.0.0.1:{direct_port}/mcp",
                     f"http://127.0.0.1:{gateway_port}/projects/{project_id}/servers/fixture/mcp",
                     key,
                     options,
+                    (direct.pid, gateway.pid),
                 )
             )
         finally:
@@ -260,6 +329,7 @@ def main() -> None:
                 process.terminate()
                 process.wait(10)
     report(contenders, options)
+    report_cpu(breakdown)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from mcp_orch_app.api.app import create_api
 from mcp_orch_app.gateway.runtime import gateway_lifespan
 from mcp_orch_app.lifecycle import preflight
 from mcp_orch_app.ui.pages import register_pages
+from mcp_orch_app.worker.scheduler import worker_lifespan
 
 # Fails start-up with a clear message on unusable settings (for example a malformed key).
 preflight()
@@ -15,3 +16,6 @@ register_pages(app)
 # The MCP gateway: upstream pool, sessions, call logging; on shutdown it stops every upstream
 # process, then drains the log writer.
 app.register_lifespan_task(gateway_lifespan)
+# The background worker: scheduled health checks through the gateway, log retention. Registered
+# after the gateway, so it stops first at shutdown.
+app.register_lifespan_task(worker_lifespan)

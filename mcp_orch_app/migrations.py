@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -32,6 +33,10 @@ MIGRATION_LOCK_KEY = int.from_bytes(b"mcpomigr", "big")
 
 # alembic.ini sits at the top of the checkout, next to the package.
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+# Indexes that revisions create on one dialect only and the models do not declare (the
+# PostgreSQL trigram index of revision 0002); comparisons with the models leave them out.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_tool_call_logs_search"})
 
 
 class MigrationError(RuntimeError):
@@ -79,6 +84,22 @@ def head_revision() -> str:
     return head
 
 
+def include_object(obj, name: str | None, type_: str, reflected: bool, compare_to) -> bool:
+    """Alembic's ``include_object`` hook: everything but :data:`MIGRATION_ONLY_INDEXES`."""
+    return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
+
+
+def compare_options() -> dict[str, Any]:
+    """How the database is compared with the models, by autogenerate and by the checks."""
+    return {"compare_type": True, "include_object": include_object}
+
+
+def schema_differences(connection: Connection) -> list:
+    """What differs between the database and the models (empty: they agree)."""
+    context = MigrationContext.configure(connection, opts=compare_options())
+    return compare_metadata(context, SQLModel.metadata)
+
+
 def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
@@ -96,8 +117,7 @@ def _adopt_unversioned_schema(connection: Connection, config: Config) -> bool:
     """
     if not _app_tables_present(connection):
         return False
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    differences = compare_metadata(context, SQLModel.metadata)
+    differences = schema_differences(connection)
     if differences:
         summary = "; ".join(str(diff) for diff in differences[:5])
         raise MigrationError(

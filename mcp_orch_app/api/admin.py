@@ -9,6 +9,8 @@ from mcp_orch_app.services import auth
 from mcp_orch_app.services.schemas import (
     AdminUserCreateIn,
     AdminUserUpdateIn,
+    PasswordResetIn,
+    PasswordResetOut,
     SystemSettingsIn,
     SystemSettingsOut,
     UserOut,
@@ -45,3 +47,8 @@ def create_user(body: AdminUserCreateIn, actor: CurrentActor):
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(user_id: str, body: AdminUserUpdateIn, actor: CurrentActor):
     return run(auth.admin_update_user, actor, user_id, body)
+
+
+@router.post("/users/{user_id}/reset-password", response_model=PasswordResetOut)
+def reset_password(user_id: str, body: PasswordResetIn, actor: CurrentActor):
+    return run(auth.admin_reset_password, actor, user_id, body.password)

@@ -19,6 +19,7 @@ from mcp_orch_app.api import (
     servers,
     teams,
     tools,
+    workers,
 )
 from mcp_orch_app.api.errors import install_error_handlers
 from mcp_orch_app.gateway.http_endpoints import install_mcp_endpoints
@@ -35,7 +36,18 @@ def create_api() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(api)
-    for module in (auth, projects, servers, live, tools, observability, api_keys, teams, admin):
+    for module in (
+        auth,
+        projects,
+        servers,
+        live,
+        tools,
+        observability,
+        api_keys,
+        teams,
+        admin,
+        workers,
+    ):
         api.include_router(module.router)
     install_mcp_endpoints(api)
     return api

@@ -37,6 +37,9 @@ def list_tool_calls(
     max_ms: int | None = None,
     limit: int | None = Query(default=None, description="1..200, default 50"),
     cursor: str | None = None,
+    newer_than: int | None = Query(
+        default=None, description="only calls recorded after the call with this id"
+    ),
 ):
     return run(
         tool_calls.list_tool_calls,
@@ -53,6 +56,7 @@ def list_tool_calls(
         max_ms=max_ms,
         limit=limit,
         cursor=cursor,
+        newer_than=newer_than,
     )
 
 
@@ -73,6 +77,7 @@ def list_sessions(
     state: str | None = Query(default=None, description="active or ended"),
     server_id: str | None = None,
     unified: bool | None = None,
+    session_id: str | None = Query(default=None, description="one session"),
     limit: int | None = Query(default=None, description="1..200, default 50"),
     cursor: str | None = None,
 ):
@@ -83,6 +88,7 @@ def list_sessions(
         state=state,
         server_id=server_id,
         unified=unified,
+        session_id=session_id,
         limit=limit,
         cursor=cursor,
     )

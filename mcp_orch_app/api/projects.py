@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from mcp_orch_app.api.deps import CurrentActor, run
 from mcp_orch_app.services import activity, projects
 from mcp_orch_app.services.schemas import (
+    ActivityFiltersOut,
     ActivityOut,
     MemberIn,
     MemberOut,
@@ -101,6 +102,7 @@ def project_activity(
     limit: int = Query(50, ge=1, le=200),
     before_id: int | None = Query(None, ge=1),
     action: str | None = Query(None, max_length=64),
+    actor_id: str | None = Query(None, max_length=64),
 ):
     return run(
         activity.list_project_activity,
@@ -109,4 +111,10 @@ def project_activity(
         limit=limit,
         before_id=before_id,
         action=action,
+        actor_id=actor_id,
     )
+
+
+@router.get("/{project_id}/activity/filters", response_model=ActivityFiltersOut)
+def project_activity_filters(project_id: str, actor: CurrentActor):
+    return run(activity.project_activity_filters, actor, project_id)

@@ -3,7 +3,9 @@
 The pool decides when upstreams run (stdio processes, SSE and streamable-HTTP connections): started
 on first use (concurrent first uses wait for the same start), kept warm, stopped after an idle
 timeout, on request (restart, delete, disable, configuration change) and at shutdown. Starts are
-bounded, so opening a project with twenty servers does not fork twenty `npx` at once.
+bounded, so opening a project with twenty servers does not fork twenty `npx` at once (a start
+holds its slot for a short grace at most, so one that hangs in its handshake does not hold up
+the rest).
 
 A crash fails the calls in flight at once (the upstream does that) and is reported as an event.
 If the server has auto-restart, the next call starts it again, after an exponential backoff
@@ -21,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +68,7 @@ class UpstreamPool:
         on_event: EventCallback | None = None,
         idle_timeout: float = 600.0,
         max_concurrent_starts: int = 4,
+        start_slot_grace: float = 3.0,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         healthy_after: float = 60.0,
@@ -78,6 +81,7 @@ class UpstreamPool:
         self._on_event = on_event
         self._stderr_lines_per_second = stderr_lines_per_second
         self._start_bound = asyncio.Semaphore(max_concurrent_starts)
+        self.start_slot_grace = start_slot_grace
         self._slots: dict[str, _Slot] = {}
         self._known: dict[str, UpstreamConfig] = {}
         self._subscribers: dict[str, list[NotificationCallback]] = {}
@@ -230,7 +234,7 @@ class UpstreamPool:
             # Shielded and tracked: cancelling this start must not leave the old tree running.
             await asyncio.shield(self._spawn_task(self._stop_slot(replacing, reason)))
         try:
-            async with self._start_bound:
+            async with self._start_slot():
                 upstream = self._make_upstream(slot)
                 began = time.monotonic()
                 await upstream.start()
@@ -253,6 +257,28 @@ class UpstreamPool:
         )
         slot.start_category = ServerLogCategory.START
         return upstream
+
+    @contextlib.asynccontextmanager
+    async def _start_slot(self) -> AsyncIterator[None]:
+        """One of the ``max_concurrent_starts`` slots, held until the start is over or for
+        ``start_slot_grace`` seconds, whichever comes first. The bound is against many
+        processes booting at once; a server that hangs in its handshake keeps its own timeout
+        but must not keep every other server's start waiting behind it for that long."""
+        await self._start_bound.acquire()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._start_bound.release()
+
+        timer = asyncio.get_running_loop().call_later(self.start_slot_grace, release)
+        try:
+            yield
+        finally:
+            timer.cancel()
+            release()
 
     def _make_upstream(self, slot: _Slot) -> Upstream:
         config = slot.config

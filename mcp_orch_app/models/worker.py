@@ -22,7 +22,9 @@ class WorkerConfig(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     enabled: bool = Field(default=True)
     interval_seconds: int = Field(default=300)
-    concurrency: int = Field(default=20)
+    # Checks at a time. A hanging server holds its check for one timeout, so a run costs about
+    # ceil(hanging servers / concurrency) timeouts: 50 keeps 50 hanging servers to one.
+    concurrency: int = Field(default=50)
     check_timeout_seconds: int = Field(default=30)
     retention_days: int = Field(default=30)
     updated_at: datetime = created_at_field()

@@ -6,6 +6,7 @@ bearer tokens share the same sessions, so logging out anywhere revokes the token
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -33,6 +34,7 @@ from mcp_orch_app.services.schemas import (
     AdminUserUpdateIn,
     LoginOut,
     LoginSessionOut,
+    PasswordResetOut,
     SystemSettingsOut,
     UserOut,
 )
@@ -333,3 +335,20 @@ def admin_update_user(
     )
     db.flush()
     return UserOut.model_validate(user)
+
+
+def admin_reset_password(
+    db: Session, actor: Actor, user_id: str | uuid.UUID, password: str | None = None
+) -> PasswordResetOut:
+    """Sets another user's password and logs them out everywhere.
+
+    Without ``password`` a temporary one is generated; it is returned this once, for the
+    administrator to hand over, and stored only as a hash.
+    """
+    require_admin(actor)
+    if parse_uuid(user_id, "user") == actor.user_id:
+        raise InvalidInput("Change your own password on your profile page.")
+    generated = not (password or "").strip()
+    new_password = secrets.token_urlsafe(12) if generated else str(password)
+    user = admin_update_user(db, actor, user_id, AdminUserUpdateIn(password=new_password))
+    return PasswordResetOut(user=user, password=new_password, generated=generated)

@@ -214,6 +214,15 @@ def _endpoint(project: Project, server: McpServer | None, base: str, transport: 
     return Endpoint(name, url, transport, not open_to_anonymous, tuple(notes))
 
 
+def unified_endpoint_urls(
+    db: Session, actor: Actor, project_id: str | uuid.UUID, *, base_url: str | None = None
+) -> dict[str, str]:
+    """The project's unified endpoint by transport: ``{"http": .../unified/mcp, "sse": ...}``."""
+    project, _ = require_project(db, actor, project_id, Role.REPORTER)
+    base = _base_url(base_url)
+    return {transport: _endpoint(project, None, base, transport).url for transport in TRANSPORTS}
+
+
 def client_config(
     db: Session,
     actor: Actor,

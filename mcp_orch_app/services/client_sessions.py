@@ -15,7 +15,12 @@ from sqlmodel import Session, col, select
 from mcp_orch_app.models import ApiKey, ClientSession, McpServer, Role
 from mcp_orch_app.services.access import require_project
 from mcp_orch_app.services.errors import InvalidInput
-from mcp_orch_app.services.paging import check_limit, decode_cursor, encode_cursor
+from mcp_orch_app.services.paging import (
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    filter_uuid,
+)
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import ClientSessionOut, ClientSessionPage
 from mcp_orch_app.services.tools import server_in_project
@@ -31,13 +36,14 @@ def list_client_sessions(
     state: str | None = None,
     server_id: str | uuid.UUID | None = None,
     unified: bool | None = None,
+    session_id: str | uuid.UUID | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> ClientSessionPage:
     """The project's client sessions, newest first, paged by ``(started_at, id)``.
 
     ``state`` is ``active`` or ``ended``; ``server_id`` keeps the sessions of one server's
-    endpoint, ``unified=True`` those of the unified endpoint.
+    endpoint, ``unified=True`` those of the unified endpoint; ``session_id`` one session.
     """
     project, _ = require_project(db, actor, project_id, Role.REPORTER)
     limit = check_limit(limit)
@@ -53,6 +59,8 @@ def list_client_sessions(
         where.append(sessions.server_id == server_in_project(db, project.id, server_id).id)
     if unified:
         where.append(sessions.server_id.is_(None))
+    if session_id:
+        where.append(sessions.id == filter_uuid(session_id, "session_id", "session"))
     if cursor:
         at, key, _ = decode_cursor(cursor)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,14 @@ def check_range(since: datetime | None, until: datetime | None) -> None:
         raise InvalidInput(
             f"since ({since.isoformat()}) must be earlier than until ({until.isoformat()})."
         )
+
+
+def filter_uuid(value: str | uuid.UUID, parameter: str, what: str) -> uuid.UUID:
+    """The id a list is filtered by (``session_id=...``), or InvalidInput naming the parameter."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{parameter} {value!r} is not a {what} id.") from None
 
 
 def encode_cursor(at: datetime, key: Any, **extra: Any) -> str:

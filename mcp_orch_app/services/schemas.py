@@ -91,6 +91,18 @@ class AdminUserUpdateIn(BaseModel):
     password: str | None = Field(default=None, max_length=1024)
 
 
+class PasswordResetIn(BaseModel):
+    # Empty or missing: a temporary password is generated.
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class PasswordResetOut(BaseModel):
+    user: UserOut
+    # Shown once to the administrator who reset it; never stored in clear.
+    password: str
+    generated: bool
+
+
 class SystemSettingsOut(BaseModel):
     signup_open: bool
 
@@ -307,6 +319,16 @@ class ActivityOut(_Out):
     description: str
     details: Any | None
     created_at: datetime
+
+
+class ActivityActorOut(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class ActivityFiltersOut(BaseModel):
+    actions: list[str]
+    actors: list[ActivityActorOut]
 
 
 class ProjectOverviewOut(BaseModel):

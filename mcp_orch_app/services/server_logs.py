@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from mcp_orch_app.models import LogLevel, McpServer, Role, ServerLog
+from mcp_orch_app.models import LogLevel, McpServer, Role, ServerLog, ServerLogCategory
 from mcp_orch_app.services.access import require_project
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.paging import as_utc, check_limit
@@ -40,10 +40,12 @@ def list_server_logs(
     *,
     server_id: str | uuid.UUID | None = None,
     level: str | LogLevel | None = None,
+    category: ServerLogCategory | None = None,
     since: datetime | None = None,
     limit: int | None = None,
 ) -> list[ServerLogOut]:
-    """The newest server log rows of the project (or of one server), at ``level`` or above."""
+    """The newest server log rows of the project (or of one server), at ``level`` or above,
+    of one ``category`` when given (``status_change`` rows make a server's status history)."""
     project, _ = require_project(db, actor, project_id, Role.REPORTER)
     limit = check_limit(limit, default=100)
     logs = ServerLog.__table__.c
@@ -53,6 +55,8 @@ def list_server_logs(
     levels = levels_from(level)
     if len(levels) < len(LEVEL_ORDER):
         where.append(logs.level.in_(levels))
+    if category is not None:
+        where.append(logs.category == category)
     if since is not None:
         where.append(logs.created_at >= as_utc(since))
     rows = db.exec(

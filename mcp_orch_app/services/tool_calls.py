@@ -19,13 +19,14 @@ from sqlmodel import Session, col, func, select
 from mcp_orch_app.models import Role, ToolCallLog, ToolCallStatus
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services.access import require_project
-from mcp_orch_app.services.errors import InvalidInput
+from mcp_orch_app.services.errors import InvalidInput, NotFound
 from mcp_orch_app.services.paging import (
     as_utc,
     check_limit,
     check_range,
     decode_cursor,
     encode_cursor,
+    filter_uuid,
 )
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import (
@@ -73,6 +74,12 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def text_filter(dialect_name: str, text: str) -> sa.ColumnElement[bool]:
+    """Rows whose arguments, result or error message contain ``text`` (any case, literally:
+    ``%`` and ``_`` are not wildcards)."""
+    return search_document(dialect_name).ilike(_like_pattern(text), escape="\\")
+
+
 def parse_statuses(values: Iterable[str] | str | None) -> list[ToolCallStatus]:
     """Statuses from ``status=error&status=timeout`` and/or ``status=error,timeout``."""
     if values is None:
@@ -95,19 +102,23 @@ def parse_statuses(values: Iterable[str] | str | None) -> list[ToolCallStatus]:
     return statuses
 
 
-def _session_uuid(value: str | uuid.UUID) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise InvalidInput(f"session_id {value!r} is not a session id.") from None
-
-
 def _duration_bounds(min_ms: int | None, max_ms: int | None) -> None:
     for name, value in (("min_ms", min_ms), ("max_ms", max_ms)):
         if value is not None and value < 0:
             raise InvalidInput(f"{name} must not be negative.")
     if min_ms is not None and max_ms is not None and min_ms > max_ms:
         raise InvalidInput(f"min_ms ({min_ms}) must not be greater than max_ms ({max_ms}).")
+
+
+def _call_key(value: int | str) -> int:
+    """A tool call's id (a BIGINT, not negative), from an int or its text."""
+    try:
+        key = int(value)
+    except (TypeError, ValueError):
+        key = -1
+    if not 0 <= key < 2**63:
+        raise InvalidInput(f"{value!r} is not a tool call id.")
+    return key
 
 
 def _item(row: ToolCallLog) -> ToolCallOut:
@@ -144,12 +155,17 @@ def list_tool_calls(
     max_ms: int | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    newer_than: int | None = None,
 ) -> ToolCallPage:
     """One page of the project's tool calls matching every given filter, newest first.
 
     Without ``since`` and ``until`` the range is the last 30 minutes; without ``since`` it is
     the 30 minutes before ``until``. That default start is carried in the cursor, so the pages
     of one listing cover one range even when they are fetched minutes apart.
+
+    ``newer_than`` (a call's id) keeps the calls recorded after that one: what a viewer that
+    shows it as its newest row has not seen yet, even a call that ended earlier but was
+    written later.
     """
     project, _ = require_project(db, actor, project_id, Role.REPORTER)
     limit = check_limit(limit)
@@ -183,14 +199,15 @@ def list_tool_calls(
     if tool:
         where.append(calls.tool_name == tool)
     if session_id:
-        where.append(calls.session_id == _session_uuid(session_id))
+        where.append(calls.session_id == filter_uuid(session_id, "session_id", "session"))
     if min_ms is not None:
         where.append(calls.duration_ms >= min_ms)
     if max_ms is not None:
         where.append(calls.duration_ms <= max_ms)
     if text:
-        document = search_document(db.get_bind().dialect.name)
-        where.append(document.ilike(_like_pattern(text), escape="\\"))
+        where.append(text_filter(db.get_bind().dialect.name, text))
+    if newer_than is not None:
+        where.append(calls.id > _call_key(newer_than))
     if after is not None:
         at, last_id = after
         # Written so the created_at bound alone can narrow the index range.
@@ -210,6 +227,18 @@ def list_tool_calls(
         extra = {"s": since.isoformat()} if defaulted_since else {}
         next_cursor = encode_cursor(last.created_at, last.id, **extra)
     return ToolCallPage(items=items, next_cursor=next_cursor)
+
+
+def get_tool_call(
+    db: Session, actor: Actor, project_id: str | uuid.UUID, call_id: int | str
+) -> ToolCallOut:
+    """One call of the project with its full arguments and result (the viewer's expanded row)."""
+    project, _ = require_project(db, actor, project_id, Role.REPORTER)
+    key = _call_key(call_id)
+    row = db.get(ToolCallLog, key)
+    if row is None or row.project_id != project.id:
+        raise NotFound(f"No tool call {call_id} in this project.")
+    return _item(row)
 
 
 # --- metrics ---------------------------------------------------------------------------------

@@ -22,6 +22,14 @@ STATUS_ICONS = {
     "unknown": "circle-dashed",
 }
 
+# A tool call's outcome: success green, error red, timeout orange, cancelled gray.
+CALL_STATUS_COLORS = {
+    "success": "green",
+    "error": "red",
+    "timeout": "orange",
+    "cancelled": "gray",
+}
+
 
 def page_header(title, subtitle=None, *actions: rx.Component, badge=None) -> rx.Component:
     return rx.flex(
@@ -104,6 +112,70 @@ def status_badge(status) -> rx.Component:
             for name in STATUS_COLORS
         ],
         rx.badge(status, color_scheme="gray"),
+    )
+
+
+def status_with_error(status, error) -> rx.Component:
+    """A server's status badge; its last error shows on hover when there is one."""
+    badge = status_badge(status)
+    return rx.cond(
+        error != "",
+        rx.tooltip(rx.box(badge, cursor="help"), content=error),
+        badge,
+    )
+
+
+def colored_badge(value, colors: dict[str, str]) -> rx.Component:
+    """``value`` in a badge of its colour in ``colors`` (gray for any other value)."""
+    return rx.match(
+        value,
+        *[
+            (name, rx.badge(name, color_scheme=color, variant="soft"))
+            for name, color in colors.items()
+        ],
+        rx.badge(value, color_scheme="gray"),
+    )
+
+
+def call_status_badge(status) -> rx.Component:
+    """A tool call's status in its colour."""
+    return colored_badge(status, CALL_STATUS_COLORS)
+
+
+def copy_button(text, label: str = "Copy", **props) -> rx.Component:
+    """Puts ``text`` on the clipboard and says so."""
+    return rx.tooltip(
+        rx.icon_button(
+            rx.icon("copy", size=14),
+            variant="soft",
+            color_scheme="gray",
+            size="1",
+            on_click=[rx.set_clipboard(text), rx.toast.success("Copied to the clipboard.")],
+            aria_label=label,
+            **props,
+        ),
+        content=label,
+    )
+
+
+def copyable(text, **props) -> rx.Component:
+    """A value to paste elsewhere (a URL, a key): in code type, with its copy button."""
+    return rx.hstack(
+        rx.code(
+            text,
+            size="2",
+            variant="soft",
+            display="block",
+            flex="1",
+            min_width="0",
+            title=text,
+            style=ONE_LINE,
+            **props,
+        ),
+        copy_button(text),
+        align="center",
+        spacing="2",
+        width="100%",
     )
 
 
@@ -303,6 +375,23 @@ def name_and_description_fields(
     )
 
 
+def switch_row(description: rx.Component, saving, switch: rx.Component) -> rx.Component:
+    """A setting: its description, and its switch on the right (a spinner while ``saving``)."""
+    return rx.flex(
+        description,
+        rx.hstack(
+            rx.cond(saving, rx.spinner(size="2")),
+            switch,
+            align="center",
+            spacing="3",
+        ),
+        justify="between",
+        align="center",
+        spacing="4",
+        width="100%",
+    )
+
+
 def error_callout(message) -> rx.Component:
     """An inline error under a form; hidden while ``message`` is empty."""
     return rx.cond(
@@ -322,6 +411,66 @@ def data_table(headers: list[str], body: rx.Component, **props) -> rx.Component:
         variant="surface",
         size="2",
         width="100%",
+        **props,
+    )
+
+
+def filter_select(
+    label: str, value, on_change, all_label: str, options, *, disabled=False, **props
+) -> rx.Component:
+    """A list filter: "all" (``all_label``, value ``all``) or one of ``options`` (a list var
+    of rows with ``value`` and ``label``, or a list of them)."""
+
+    def option(choice) -> rx.Component:
+        return rx.select.item(choice.label, value=choice.value)
+
+    if isinstance(options, rx.Var):
+        listed = rx.foreach(options, option)
+    else:
+        listed = rx.fragment(*map(option, options))
+    return rx.select.root(
+        rx.select.trigger(min_width="160px", aria_label=label, **props),
+        rx.select.content(rx.select.item(all_label, value="all"), rx.select.separator(), listed),
+        value=value,
+        on_change=on_change,
+        disabled=disabled,
+    )
+
+
+def server_and_tool(server_name, tool_name, **props) -> rx.Component:
+    """``server · tool``, the server dimmed, in code type."""
+    return rx.text(
+        rx.text.span(server_name, color=rx.color("gray", 10)),
+        " · ",
+        rx.text.span(tool_name, weight="medium"),
+        size="2",
+        font_family="var(--code-font-family)",
+        **props,
+    )
+
+
+def refresh_button(loading, on_click, **props) -> rx.Component:
+    """Reads a page's data again; spins while it does."""
+    return rx.button(
+        rx.icon("refresh-cw", size=14),
+        "Refresh",
+        variant="soft",
+        color_scheme="gray",
+        loading=loading,
+        on_click=on_click,
+        **props,
+    )
+
+
+def load_more_button(loading, on_click, **props) -> rx.Component:
+    """The button under a list that appends its next page."""
+    return rx.button(
+        "Load more",
+        variant="soft",
+        color_scheme="gray",
+        loading=loading,
+        on_click=on_click,
+        align_self="center",
         **props,
     )
 

@@ -1,7 +1,8 @@
 """Browser tests: the real app in production mode, driven by Chromium through Playwright.
 
-The app runs once per session (``reflex run --env prod`` on one free port, embedded SQLite in
-a fresh data directory, schema made by ``python -m mcp_orch_app.cli migrate``). Playwright's
+The app runs once per test module (``reflex run --env prod`` on one free port, embedded SQLite
+in a fresh data directory, schema made by ``python -m mcp_orch_app.cli migrate``), so each
+module starts from an empty instance whose first sign-up is the administrator. Playwright's
 async API is driven from these fixtures, on pytest-asyncio's session loop (pytest-playwright
 is not used: its event loop conflicts with pytest-asyncio).
 """
@@ -17,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -98,9 +100,11 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[str]:
-    env = _app_env(tmp_path_factory.mktemp("mcp-orch-e2e-data"))
+@contextmanager
+def serve_app(data_dir: Path, log_path: Path) -> Iterator[str]:
+    """``reflex run --env prod`` on a free loopback port with its data in ``data_dir`` (schema
+    migrated first; anything already there is kept); yields the app's URL, stops it after."""
+    env = _app_env(data_dir)
     subprocess.run(
         [sys.executable, "-m", "mcp_orch_app.cli", "migrate"],
         cwd=REPO_ROOT,
@@ -110,7 +114,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
     )
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = artifacts / "e2e-app.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
@@ -139,15 +142,29 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not (_answers(f"{url}/ping") and _answers(f"{url}/login/")):
             if process.poll() is not None:
-                pytest.fail(f"the app stopped while starting:\n{_log_tail(log_path)}")
+                raise RuntimeError(f"the app stopped while starting:\n{_log_tail(log_path)}")
             if time.monotonic() > deadline:
-                pytest.fail(
+                raise RuntimeError(
                     f"the app did not answer in {START_TIMEOUT_SECONDS}s:\n{_log_tail(log_path)}"
                 )
             time.sleep(2)
         yield url
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def app_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, artifacts: Path
+) -> Iterator[str]:
+    """A fresh instance per test module: its first sign-up is the administrator."""
+    data_dir = tmp_path_factory.mktemp("mcp-orch-e2e-data")
+    log_path = artifacts / f"e2e-app-{request.module.__name__.rsplit('.', 1)[-1]}.log"
+    try:
+        with serve_app(data_dir, log_path) as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

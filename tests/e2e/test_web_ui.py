@@ -3,57 +3,27 @@
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
+from tests.e2e.steps import (
+    api_sign_up,
+    api_token,
+    create_project,
+    email_for,
+    log_in,
+    page_token,
+    shot,
+    sign_up,
+)
+
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "correct horse battery"
-
-
-def _email(who: str) -> str:
-    return f"{who}-{uuid.uuid4().hex[:8]}@example.com"
-
-
-async def _shot(page: Page, artifacts: Path, name: str) -> None:
-    await page.wait_for_timeout(300)  # let toasts and dialogs finish their animation
-    await page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-
-
-async def _sign_up(page: Page, name: str, email: str, artifacts: Path | None = None) -> None:
-    await page.goto("/signup")
-    await expect(page.locator("#signup-submit")).to_be_visible()
-    if artifacts is not None:
-        await _shot(page, artifacts, "signup")
-    await page.locator("#name").fill(name)
-    await page.locator("#email").fill(email)
-    await page.locator("#password").fill(PASSWORD)
-    await page.locator("#confirm").fill(PASSWORD)
-    await page.locator("#signup-submit").click()
-    await expect(page).to_have_url(re.compile(r"/projects/?$"))
-    await expect(page.locator("#current-user")).to_contain_text(email)
-
-
-async def _log_in(page: Page, email: str) -> None:
-    await page.locator("#email").fill(email)
-    await page.locator("#password").fill(PASSWORD)
-    await page.locator("#login-submit").click()
-
-
-async def _create_project(page: Page, name: str, description: str) -> None:
-    await page.locator("#new-project").click()
-    await page.locator("#project-name").fill(name)
-    await page.locator("#project-description").fill(description)
-    await page.locator("#project-create-submit").click()
-    await expect(page.get_by_role("dialog")).to_be_hidden()
 
 
 async def _add_servers(page: Page, project_id: str) -> None:
-    token = await page.evaluate("() => window.localStorage.getItem('mcp_orch_token')")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {await page_token(page)}"}
     base = f"/api/projects/{project_id}/servers"
     local = await page.request.post(
         base,
@@ -88,19 +58,19 @@ async def test_owner_signs_up_creates_a_project_and_logging_out_protects_it(
 ):
     context: BrowserContext = await new_context()
     page = await context.new_page()
-    email = _email("owner")
+    email = email_for("owner")
 
     # Sign-up of the first account logs it in; it is the administrator.
-    await _sign_up(page, "Olivia Owner", email, artifacts)
+    await sign_up(page, "Olivia Owner", email, artifacts)
     await expect(page.get_by_text("No projects yet")).to_be_visible()
     await expect(page.get_by_test_id("nav-admin")).to_be_visible()
-    await _shot(page, artifacts, "projects-empty")
+    await shot(page, artifacts, "projects-empty")
 
     # Log out, then log in again with the password.
     await page.locator("#logout").click()
     await expect(page).to_have_url(re.compile(r"/login/?$"))
-    await _shot(page, artifacts, "login")
-    await _log_in(page, email)
+    await shot(page, artifacts, "login")
+    await log_in(page, email)
     await expect(page).to_have_url(re.compile(r"/projects/?$"))
 
     # Validation errors of the service show in the dialog.
@@ -110,12 +80,12 @@ async def test_owner_signs_up_creates_a_project_and_logging_out_protects_it(
     await page.get_by_role("button", name="Cancel").click()
     await expect(page.get_by_role("dialog")).to_be_hidden()
 
-    await _create_project(page, "Apollo", "Tools for the launch team")
+    await create_project(page, "Apollo", "Tools for the launch team")
     table = page.locator("#projects-table")
     await expect(table).to_contain_text("Apollo")
     await expect(table).to_contain_text("Tools for the launch team")
     await expect(table).to_contain_text("owner")
-    await _shot(page, artifacts, "projects")
+    await shot(page, artifacts, "projects")
 
     await table.get_by_role("link", name="Apollo").click()
     await expect(page).to_have_url(re.compile(r"/projects/[0-9a-f-]{36}/?$"))
@@ -136,10 +106,10 @@ async def test_owner_signs_up_creates_a_project_and_logging_out_protects_it(
     await expect(page.locator(".status-count", has_text="Unknown")).to_contain_text("1")
     await expect(page.locator(".status-count", has_text="Disabled")).to_contain_text("1")
     await expect(overview).to_contain_text("disabled the server remote-docs")
-    await _shot(page, artifacts, "project-overview")
+    await shot(page, artifacts, "project-overview")
     await page.locator("#color-mode").click()
     await expect(page.locator("html")).to_have_class(re.compile("dark"))
-    await _shot(page, artifacts, "project-overview-dark")
+    await shot(page, artifacts, "project-overview-dark")
     await page.locator("#color-mode").click()
     await expect(page.locator("html")).not_to_have_class(re.compile("dark"))
 
@@ -150,15 +120,15 @@ async def test_owner_signs_up_creates_a_project_and_logging_out_protects_it(
     await page.locator("#team-name").fill("Launch crew")
     await page.locator("#team-create-submit").click()
     await expect(page.locator("#teams-table")).to_contain_text("Launch crew")
-    await _shot(page, artifacts, "teams")
+    await shot(page, artifacts, "teams")
     await page.locator("#teams-table").get_by_role("link", name="Launch crew").click()
     await expect(page.locator("#team-members-table")).to_contain_text(email)
     await expect(page.get_by_text("created the team Launch crew")).to_be_visible()
-    await _shot(page, artifacts, "team")
+    await shot(page, artifacts, "team")
 
     await page.get_by_test_id("nav-admin").click()
     await expect(page.locator("#users-table")).to_contain_text(email)
-    await _shot(page, artifacts, "admin")
+    await shot(page, artifacts, "admin")
 
     # Closing sign-up takes effect at once for visitors; then it is opened again.
     switch = page.locator("#signup-open-switch")
@@ -169,24 +139,23 @@ async def test_owner_signs_up_creates_a_project_and_logging_out_protects_it(
     await visitor.goto("/signup")
     await expect(visitor.locator("#signup-closed")).to_contain_text("Sign-up is closed")
     await expect(visitor.locator("#signup-submit")).to_have_count(0)
-    await _shot(visitor, artifacts, "signup-closed")
+    await shot(visitor, artifacts, "signup-closed")
     await switch.click()
     await expect(status).to_contain_text("Open: anyone")
 
     await page.get_by_test_id("nav-profile").click()
     await expect(page.locator("#profile-name")).to_have_value("Olivia Owner")
     await expect(page.locator("#sessions-table")).to_contain_text("this browser")
-    await _shot(page, artifacts, "profile")
+    await shot(page, artifacts, "profile")
 
     # After logging out the project is out of reach, and logging in leads back to it.
     await page.locator("#logout").click()
     await expect(page).to_have_url(re.compile(r"/login/?$"))
-    token = await page.evaluate("() => window.localStorage.getItem('mcp_orch_token')")
-    assert not token
+    assert not await page_token(page)
     await page.goto(project_url)
     await expect(page).to_have_url(re.compile(r"/login/?\?next="))
     await expect(page.get_by_text("Apollo")).to_have_count(0)
-    await _log_in(page, email)
+    await log_in(page, email)
     await expect(page).to_have_url(project_url)
     await expect(page.locator("#project-overview")).to_contain_text("Apollo")
 
@@ -202,16 +171,9 @@ async def test_a_non_member_sees_neither_the_project_nor_its_page(
 ):
     # Someone else's project, made through the REST API.
     owner = await new_context()
-    owner_email = _email("other-owner")
-    signup = await owner.request.post(
-        "/api/auth/signup", data={"email": owner_email, "password": PASSWORD, "name": "Other"}
-    )
-    assert signup.status == 201, await signup.text()
-    login = await owner.request.post(
-        "/api/auth/login", data={"email": owner_email, "password": PASSWORD}
-    )
-    assert login.ok, await login.text()
-    token = (await login.json())["access_token"]
+    owner_email = email_for("other-owner")
+    await api_sign_up(owner.request, "Other", owner_email)
+    token = await api_token(owner.request, owner_email)
     created = await owner.request.post(
         "/api/projects",
         data={"name": "Secret Hangar", "description": "not for everyone"},
@@ -222,9 +184,9 @@ async def test_a_non_member_sees_neither_the_project_nor_its_page(
 
     stranger = await new_context(color_scheme="dark")
     page = await stranger.new_page()
-    await _sign_up(page, "Sam Stranger", _email("stranger"))
+    await sign_up(page, "Sam Stranger", email_for("stranger"))
     await expect(page.get_by_text("No projects yet")).to_be_visible()
-    await _shot(page, artifacts, "projects-empty-dark")
+    await shot(page, artifacts, "projects-empty-dark")
     await expect(page.get_by_text("Secret Hangar")).to_have_count(0)
     await expect(page.get_by_test_id("nav-admin")).to_have_count(0)
 
@@ -234,7 +196,7 @@ async def test_a_non_member_sees_neither_the_project_nor_its_page(
     )
     await expect(page.get_by_text("Secret Hangar")).to_have_count(0)
     await expect(page.get_by_text("not for everyone")).to_have_count(0)
-    await _shot(page, artifacts, "project-not-a-member")
+    await shot(page, artifacts, "project-not-a-member")
 
     # The admin page refuses a non-administrator with the service's reason.
     await page.goto("/admin")
@@ -259,12 +221,12 @@ async def test_a_non_member_sees_neither_the_project_nor_its_page(
     added = page.locator("#team-members-table tr", has_text=owner_email)
     await expect(added.get_by_role("combobox")).to_have_text("reporter")
     await expect(page.get_by_text("to the team as reporter")).to_be_visible()
-    await _shot(page, artifacts, "team-dark")
+    await shot(page, artifacts, "team-dark")
 
     # Narrow screens get a menu instead of the sidebar.
     await page.set_viewport_size({"width": 420, "height": 860})
     await page.goto("/projects")
     await expect(page.get_by_text("No projects yet")).to_be_visible()
     await expect(page.get_by_test_id("nav-projects")).to_be_hidden()
-    await _shot(page, artifacts, "projects-narrow-dark")
+    await shot(page, artifacts, "projects-narrow-dark")
     assert js_errors == []

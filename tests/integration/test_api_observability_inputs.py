@@ -81,6 +81,9 @@ TOOL_CALL_CASES = [
     ({"since": "yesterday"}, ["since"]),
     ({"session_id": "not-a-session"}, ["session_id"]),
     ({"q": "x" * 201}, ["search", "200"]),
+    ({"newer_than": -1}, ["tool call id"]),
+    ({"newer_than": 2**63}, ["tool call id"]),
+    ({"newer_than": "latest"}, ["newer_than"]),
 ]
 
 
@@ -101,6 +104,9 @@ TOOL_CALL_CASES = [
         "since_not_a_time",
         "bad_session_id",
         "search_too_long",
+        "newer_than_negative",
+        "newer_than_too_big",
+        "newer_than_not_a_number",
     ],
 )
 def test_bad_tool_call_query_is_422(site, params, words):
@@ -139,8 +145,16 @@ def test_metrics_refuse_a_time_that_is_not_one(site):
         ({"limit": 500}, 422, ["limit"]),
         ({"cursor": "%%%"}, 422, ["cursor"]),
         ({"server_id": str(uuid.uuid4())}, 404, ["server"]),
+        ({"session_id": "session-7"}, 422, ["session_id", "session-7"]),
     ],
-    ids=["unknown_state", "limit_0", "limit_500", "bad_cursor", "unknown_server"],
+    ids=[
+        "unknown_state",
+        "limit_0",
+        "limit_500",
+        "bad_cursor",
+        "unknown_server",
+        "bad_session_id",
+    ],
 )
 def test_bad_session_query_is_refused(site, params, status, words):
     _refused(site.get("/sessions", **params), status, *words)

@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, select
 
@@ -29,6 +27,7 @@ from mcp_orch_app.migrations import (
     head_revision,
     upgrade_to_head,
 )
+from mcp_orch_app.migrations import schema_differences as differences_from_models
 from mcp_orch_app.models import WorkerRun, WorkerRunStatus, WorkerRunTrigger
 
 POSTGRES_URL_VARIABLE = "MCP_ORCH_TEST_POSTGRES_URL"
@@ -79,8 +78,7 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 
 def schema_differences(engine: sa.Engine) -> list:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return compare_metadata(context, SQLModel.metadata)
+        return differences_from_models(connection)
 
 
 def table_names(engine: sa.Engine) -> set[str]:
@@ -115,6 +113,29 @@ def test_schema_comparison_notices_a_missing_index(database_url: str, engine: sa
     differences = schema_differences(engine)
 
     assert [diff[0] for diff in differences] == ["add_index"]
+
+
+def tool_call_indexes(engine: sa.Engine) -> set[str]:
+    with engine.connect() as connection:
+        return {index["name"] for index in sa.inspect(connection).get_indexes("tool_call_logs")}
+
+
+def test_search_index_is_made_on_postgresql_only_and_goes_with_its_revision(
+    database_url: str, engine: sa.Engine
+) -> None:
+    upgrade_to_head(database_url)
+    on_postgresql = engine.dialect.name == "postgresql"
+    assert ("ix_tool_call_logs_search" in tool_call_indexes(engine)) is on_postgresql
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0001")
+    assert "ix_tool_call_logs_search" not in tool_call_indexes(engine)
+    assert "ix_tool_call_logs_project_created" in tool_call_indexes(engine)
+
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    assert ("ix_tool_call_logs_search" in tool_call_indexes(engine)) is on_postgresql
+    assert schema_differences(engine) == []
 
 
 def test_upgrade_again_changes_nothing(database_url: str) -> None:

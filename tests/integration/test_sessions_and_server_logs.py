@@ -66,7 +66,7 @@ def test_sessions_list_newest_first_with_key_endpoint_and_counts(site, writer):
     cline_session = writer.open_client_session(
         project_id=site.pid, client_name="Cline", started_at=now - timedelta(minutes=5)
     )
-    writer.open_client_session(project_id=site.other, client_name="Elsewhere")
+    elsewhere = writer.open_client_session(project_id=site.other, client_name="Elsewhere")
     writer.touch_client_session(cursor_session, success=True)
     writer.touch_client_session(cursor_session, success=False)
     writer.end_client_session(cursor_session)
@@ -89,6 +89,11 @@ def test_sessions_list_newest_first_with_key_endpoint_and_counts(site, writer):
         str(cursor_session)
     ]
     assert [i["id"] for i in site.get("/sessions", unified="true")["items"]] == [str(cline_session)]
+    one = site.get("/sessions", session_id=str(cursor_session))["items"]
+    assert [i["id"] for i in one] == [str(cursor_session)]
+    assert site.get("/sessions", session_id=str(cursor_session), state="active")["items"] == []
+    # Another project's session is not found through this one.
+    assert site.get("/sessions", session_id=str(elsewhere))["items"] == []
 
 
 def test_session_pages_walk_every_session_once(site, writer):

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from mcp_orch_app import db
 from mcp_orch_app.gateway.log_writer import LogWriter
+from mcp_orch_app.models import ToolCallLog
 from mcp_orch_app.models.enums import ToolCallErrorCode, ToolCallStatus
 from mcp_orch_app.services import projects, servers, tool_calls
-from mcp_orch_app.services.errors import InvalidInput
+from mcp_orch_app.services.errors import InvalidInput, NotFound, PermissionDenied
 from mcp_orch_app.services.schemas import ServerIn
 
 
@@ -253,6 +255,47 @@ def test_cursor_keeps_the_default_range_of_its_first_page(engine, recorded, writ
     assert rest.next_cursor is None
 
 
+def test_newer_than_keeps_the_calls_recorded_after_a_call(engine, recorded, writer):
+    # What a viewer showing the listing passes: the highest id it shows.
+    last_seen = max(item.id for item in query(engine, recorded).items)
+    assert recorded.labels(engine, newer_than=last_seen) == set()
+    assert recorded.labels(engine, newer_than=last_seen - 1) == {"b2"}
+    for label, status, minutes_ago in (("late", "success", 10), ("fresh", "error", 0)):
+        writer.submit_tool_call(
+            project_id=recorded.project_id,
+            server_id=recorded.alpha,
+            server_name="alpha",
+            tool_name="echo",
+            status=status,
+            arguments={"label": label},
+            # "late" ended before rows already shown but is written after them.
+            created_at=recorded.now - timedelta(minutes=minutes_ago),
+        )
+    assert writer.flush(timeout=10)
+
+    page = query(engine, recorded, newer_than=last_seen)
+    assert [item.arguments["label"] for item in page.items] == ["fresh", "late"]
+    assert recorded.labels(engine, newer_than=last_seen, status="error") == {"fresh"}
+    assert recorded.labels(engine, newer_than=str(last_seen), q="late") == {"late"}
+
+
+def test_one_call_reads_back_whole_from_its_own_project_only(
+    engine, project, recorded, make_person
+):
+    owner, pid, _alpha, _beta, other, _zeus = project
+    listed = query(engine, recorded, status="error").items[0]
+    with db.session_scope(engine) as s:
+        assert tool_calls.get_tool_call(s, owner.actor, pid, str(listed.id)) == listed
+        zeus_call = tool_calls.list_tool_calls(s, owner.actor, other).items[0]
+        with pytest.raises(NotFound):
+            tool_calls.get_tool_call(s, owner.actor, pid, zeus_call.id)
+        with pytest.raises(PermissionDenied):
+            tool_calls.get_tool_call(s, make_person("stranger").actor, pid, listed.id)
+        for bad in ("abc", -5, 2**63):
+            with pytest.raises(InvalidInput, match="tool call id"):
+                tool_calls.get_tool_call(s, owner.actor, pid, bad)
+
+
 @pytest.mark.parametrize(
     "filters",
     [
@@ -263,8 +306,20 @@ def test_cursor_keeps_the_default_range_of_its_first_page(engine, recorded, writ
         {"min_ms": 10, "max_ms": 5},
         {"session_id": "nope"},
         {"q": "x" * 201},
+        {"newer_than": -1},
+        {"newer_than": "the last one"},
     ],
-    ids=["cursor", "status", "limit_0", "limit_201", "durations", "session", "long_q"],
+    ids=[
+        "cursor",
+        "status",
+        "limit_0",
+        "limit_201",
+        "durations",
+        "session",
+        "long_q",
+        "newer_than_negative",
+        "newer_than_text",
+    ],
 )
 def test_bad_filters_are_refused(engine, recorded, filters):
     with pytest.raises(InvalidInput):
@@ -454,3 +509,16 @@ def test_rest_metrics_answer_the_contract_fields(api_client, recorded):
     assert body["total"] == 6  # the five recent calls and the 45-minute-old one
     assert body["bucket_seconds"] == 60
     assert len(body["timeline"]) in (60, 61)  # the range need not start on a minute
+
+
+def test_free_text_search_can_use_the_trigram_index_on_postgresql(engine):
+    """The index of revision 0002 is built on exactly the expression the filter searches; the
+    planner can only use it then (with the table scan priced out here, it must)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the trigram index exists on PostgreSQL only")
+    statement = select(ToolCallLog.id).where(tool_calls.text_filter("postgresql", "100% sure"))
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {sql}").scalars())
+    assert "Bitmap Index Scan on ix_tool_call_logs_search" in plan, plan

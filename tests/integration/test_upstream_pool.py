@@ -9,6 +9,7 @@ read /proc directly, independently of the code under test.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 import time
@@ -475,6 +476,24 @@ async def test_concurrent_process_starts_are_bounded(tmp_path):
         starting += {"server:begin": 1, "server:ready": -1}.get(line, 0)
         most = max(most, starting)
     assert 1 <= most <= 2
+
+
+async def test_a_start_that_hangs_gives_its_start_slot_back_after_a_grace():
+    # One start at a time, and a server that never answers the handshake (30 s timeout): a
+    # healthy server asked for meanwhile starts once the grace is over, while the hanging
+    # start is still waiting for its answer.
+    pool = UpstreamPool(max_concurrent_starts=1, start_slot_grace=0.3)
+    hanging = fixture_config("hangs", timeout_seconds=30)
+    hanging = dataclasses.replace(hanging, args=("-c", "import time; time.sleep(120)"))
+    stuck = asyncio.create_task(pool.get(hanging))
+    try:
+        await asyncio.sleep(0.1)  # the hanging start has the only slot now
+        healthy = await asyncio.wait_for(pool.get(fixture_config("healthy")), 20)
+        assert healthy.healthy
+        assert not stuck.done()
+    finally:
+        stuck.cancel()
+        await pool.stop_all()
 
 
 async def test_missing_command_or_cwd_gives_a_readable_error(tmp_path, events_and_pool):

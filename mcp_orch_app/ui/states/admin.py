@@ -1,30 +1,40 @@
-"""/admin: accounts and instance settings. Every handler is refused by the services unless
-the logged-in user is an administrator; the page itself only hides what they would refuse."""
+"""/admin: accounts, every project and the instance settings. Every handler is refused by the
+services unless the logged-in user is an administrator; the page itself only hides what they
+would refuse.
+
+A generated temporary password goes to the browser in an event (:data:`TEMPORARY_PASSWORD`,
+a variable of the page in the browser only), never into this state, which is stored
+server-side between events."""
 
 from __future__ import annotations
 
 import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
 from sqlmodel import Session
 
 from mcp_orch_app.db import run_db
-from mcp_orch_app.services import auth
+from mcp_orch_app.services import auth, projects
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import AdminUserCreateIn, AdminUserUpdateIn
+from mcp_orch_app.ui.format import counted
 from mcp_orch_app.ui.states.auth import AuthState
-from mcp_orch_app.ui.states.rows import UserRow
+from mcp_orch_app.ui.states.rows import ProjectRow, UserRow
 
 USERS_PAGE = 500
+# The temporary password of the last reset, shown once; empty when there is none to show.
+TEMPORARY_PASSWORD = ClientStateVar.create("temporary_password", default="")
 
 
 def _admin_page(db: Session, actor: Actor):
-    """Instance settings and every account, read in one transaction (admins only)."""
+    """Instance settings, every account and every project, read in one transaction (admins
+    only: the settings are refused to anyone else before anything is listed)."""
     settings = auth.get_system_settings(db, actor)
     users = []
     while True:
         page = auth.list_users(db, actor, limit=USERS_PAGE, offset=len(users))
         users.extend(page)
         if len(page) < USERS_PAGE:
-            return settings, users
+            return settings, users, projects.list_projects(db, actor, all_projects=True)
 
 
 class AdminState(AuthState):
@@ -39,6 +49,15 @@ class AdminState(AuthState):
     creating: bool = False
     create_error: str = ""
     my_user_id: str = ""
+    projects: list[ProjectRow] = []
+    # The account whose password is being reset (its dialog is open while this is set).
+    reset_user_id: str = ""
+    reset_user_email: str = ""
+    resetting: bool = False
+    reset_error: str = ""
+    # The account waiting for the confirmation of its deactivation.
+    deactivate_user_id: str = ""
+    deactivate_user_email: str = ""
 
     @rx.var
     def visible_users(self) -> list[UserRow]:
@@ -46,6 +65,10 @@ class AdminState(AuthState):
         if not needle:
             return self.users
         return [u for u in self.users if needle in u.name.lower() or needle in u.email.lower()]
+
+    @rx.var
+    def projects_label(self) -> str:
+        return counted(len(self.projects), "project")
 
     @rx.var
     def admin_count(self) -> int:
@@ -57,14 +80,16 @@ class AdminState(AuthState):
 
     async def _reload(self) -> None:
         actor = await self._actor()
-        settings, users = await run_db(_admin_page, actor)
+        settings, users, all_projects = await run_db(_admin_page, actor)
         self.my_user_id = str(actor.user_id)
         self.signup_open = settings.signup_open
         self.users = [UserRow.of(u) for u in users]
+        self.projects = [ProjectRow.of(p) for p in all_projects]
 
     @rx.event
     async def load(self):
         self.users = []
+        self.projects = []
         async for event in self._attempt("loading", self._reload, error="problem"):
             yield event
 
@@ -138,4 +163,49 @@ class AdminState(AuthState):
             return rx.toast.success(f"Account created for {user.email}.")
 
         async for event in self._attempt("creating", add_account, error="create_error"):
+            yield event
+
+    def _pick_for_deactivation(self, user_id: str, email: str) -> None:
+        self.deactivate_user_id = user_id
+        self.deactivate_user_email = email
+
+    @rx.event
+    def ask_deactivate(self, user_id: str, email: str):
+        self._pick_for_deactivation(user_id, email)
+
+    @rx.event
+    def close_deactivate(self, is_open: bool = False):
+        if not is_open:
+            self._pick_for_deactivation("", "")
+
+    def _show_reset(self, user_id: str, email: str):
+        """Opens (or, without a user, closes) the reset dialog, with no password in it."""
+        self.reset_user_id = user_id
+        self.reset_user_email = email
+        self.reset_error = ""
+        return TEMPORARY_PASSWORD.push("")
+
+    @rx.event
+    def open_reset(self, user_id: str, email: str):
+        return self._show_reset(user_id, email)
+
+    @rx.event
+    def close_reset(self, is_open: bool = False):
+        if not is_open:
+            return self._show_reset("", "")
+        return None
+
+    @rx.event
+    async def reset_password(self, form: dict):
+        async def reset():
+            typed = str(form.get("password", ""))[:1024]
+            done = await self._call(auth.admin_reset_password, self.reset_user_id, typed or None)
+            if done.generated:
+                return TEMPORARY_PASSWORD.push(done.password)
+            return [
+                self._show_reset("", ""),
+                rx.toast.success(f"New password set for {done.user.email}; they were logged out."),
+            ]
+
+        async for event in self._attempt("resetting", reset, error="reset_error"):
             yield event

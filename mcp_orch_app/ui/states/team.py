@@ -1,4 +1,4 @@
-"""/teams/[team_id]: a team's members (owners manage them) and its activity."""
+"""/teams/[team_id]: a team's members (owners manage them), its projects and its activity."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from mcp_orch_app.services import activity, teams
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.projects import ensure_valid_role
 from mcp_orch_app.ui.states.auth import AuthState
-from mcp_orch_app.ui.states.rows import ActivityRow, MemberRow, TeamRow
+from mcp_orch_app.ui.states.rows import ActivityRow, MemberRow, ProjectRow, TeamRow
 
 ACTIVITY_SHOWN = 30
 
 
 def _team_page(db: Session, actor: Actor, team_id: str):
-    """The team, its members and its feed, read in one transaction."""
+    """The team, its members, its projects and its feed, read in one transaction."""
     return (
         teams.get_team(db, actor, team_id),
         teams.list_team_members(db, actor, team_id),
+        teams.list_team_projects(db, actor, team_id),
         activity.list_team_activity(db, actor, team_id, limit=ACTIVITY_SHOWN),
     )
 
@@ -30,6 +31,8 @@ class TeamState(AuthState):
     problem: str = ""
     team: TeamRow = TeamRow()
     members: list[MemberRow] = []
+    # The projects the team was added to, each with the role the team's members have there.
+    projects: list[ProjectRow] = []
     activity: list[ActivityRow] = []
     add_open: bool = False
     adding: bool = False
@@ -46,15 +49,17 @@ class TeamState(AuthState):
         return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
     async def _reload(self) -> None:
-        team, members, feed = await self._call(_team_page, self._route_team_id())
+        team, members, team_projects, feed = await self._call(_team_page, self._route_team_id())
         self.team = TeamRow.of(team)
         self.members = [MemberRow.of(m) for m in members]
+        self.projects = [ProjectRow.of(p) for p in team_projects]
         self.activity = [ActivityRow.of(a) for a in feed]
 
     @rx.event
     async def load(self):
         self.team = TeamRow()
         self.members = []
+        self.projects = []
         self.activity = []
         async for event in self._attempt("loading", self._reload, error="problem"):
             yield event

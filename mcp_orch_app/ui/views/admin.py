@@ -1,31 +1,37 @@
-"""/admin: sign-up switch and the accounts of the instance (administrators only)."""
+"""/admin: sign-up switch, the accounts and every project of the instance (administrators
+only)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from mcp_orch_app.ui.components import (
+    copy_button,
     data_table,
     date_text,
+    error_callout,
     form_field,
+    icon_count,
     once_loaded,
     page_header,
     person,
     problem_page,
     search_input,
     section,
+    switch_row,
     time_ago,
+    with_description,
 )
 from mcp_orch_app.ui.dialogs import form_dialog
 from mcp_orch_app.ui.layout import protected
-from mcp_orch_app.ui.states.admin import AdminState
-from mcp_orch_app.ui.states.rows import UserRow
+from mcp_orch_app.ui.states.admin import TEMPORARY_PASSWORD, AdminState
+from mcp_orch_app.ui.states.rows import ProjectRow, UserRow
 
 
 def _signup_setting() -> rx.Component:
     return section(
         "Sign-up",
-        rx.flex(
+        switch_row(
             rx.vstack(
                 rx.text(
                     rx.cond(
@@ -44,22 +50,14 @@ def _signup_setting() -> rx.Component:
                 ),
                 spacing="1",
             ),
-            rx.hstack(
-                rx.cond(AdminState.saving_signup, rx.spinner(size="2")),
-                rx.switch(
-                    checked=AdminState.signup_open,
-                    on_change=AdminState.set_signup_open,
-                    disabled=AdminState.saving_signup,
-                    size="3",
-                    id="signup-open-switch",
-                ),
-                align="center",
-                spacing="3",
+            AdminState.saving_signup,
+            rx.switch(
+                checked=AdminState.signup_open,
+                on_change=AdminState.set_signup_open,
+                disabled=AdminState.saving_signup,
+                size="3",
+                id="signup-open-switch",
             ),
-            justify="between",
-            align="center",
-            spacing="4",
-            width="100%",
         ),
         icon="user-plus",
     )
@@ -104,14 +102,19 @@ def _user_actions(user: UserRow) -> rx.Component:
                         on_click=AdminState.set_admin(user.id, True),
                     ),
                 ),
+                rx.menu.item(
+                    rx.icon("key-round", size=14),
+                    "Reset password…",
+                    on_click=AdminState.open_reset(user.id, user.email),
+                ),
                 rx.menu.separator(),
                 rx.cond(
                     user.is_active,
                     rx.menu.item(
                         rx.icon("ban", size=14),
-                        "Deactivate and log out",
+                        "Deactivate and log out…",
                         color_scheme="red",
-                        on_click=AdminState.set_active(user.id, False),
+                        on_click=AdminState.ask_deactivate(user.id, user.email),
                     ),
                     rx.menu.item(
                         rx.icon("user-round-check", size=14),
@@ -190,6 +193,115 @@ def create_user_dialog() -> rx.Component:
     )
 
 
+def reset_password_dialog() -> rx.Component:
+    """Sets a typed password, or generates one and shows it once."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Reset the password of " + AdminState.reset_user_email),
+            rx.cond(
+                TEMPORARY_PASSWORD.value != "",
+                rx.vstack(
+                    rx.callout(
+                        "Give this temporary password to its owner safely; it is shown only "
+                        "now. They can change it on their profile.",
+                        icon="triangle-alert",
+                        color_scheme="amber",
+                        size="1",
+                        width="100%",
+                    ),
+                    rx.hstack(
+                        rx.code(TEMPORARY_PASSWORD.value, size="3", id="reset-password-value"),
+                        copy_button(TEMPORARY_PASSWORD.value, "Copy the password"),
+                        align="center",
+                        spacing="2",
+                    ),
+                    rx.hstack(
+                        rx.dialog.close(rx.button("Done")),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.form(
+                    rx.vstack(
+                        rx.text(
+                            "Their login sessions end at once. Leave the field empty to "
+                            "generate a temporary password.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
+                        form_field(
+                            "New password",
+                            rx.input(
+                                name="password",
+                                type="password",
+                                auto_complete="new-password",
+                                placeholder="Generate one",
+                                width="100%",
+                                id="reset-password-input",
+                            ),
+                            "At least 8 characters when you type one.",
+                        ),
+                        error_callout(AdminState.reset_error),
+                        rx.hstack(
+                            rx.dialog.close(
+                                rx.button(
+                                    "Cancel", type="button", variant="soft", color_scheme="gray"
+                                )
+                            ),
+                            rx.button(
+                                "Reset password",
+                                type="submit",
+                                loading=AdminState.resetting,
+                                id="reset-password-submit",
+                            ),
+                            justify="end",
+                            spacing="3",
+                            width="100%",
+                        ),
+                        spacing="4",
+                    ),
+                    on_submit=AdminState.reset_password,
+                    reset_on_submit=False,
+                ),
+            ),
+            max_width="460px",
+        ),
+        open=AdminState.reset_user_id != "",
+        on_open_change=AdminState.close_reset,
+    )
+
+
+def deactivate_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Deactivate " + AdminState.deactivate_user_email + "?"),
+            rx.alert_dialog.description(
+                "They are logged out everywhere and cannot log in until an administrator "
+                "reactivates the account. Their memberships stay.",
+                size="2",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Deactivate",
+                        color_scheme="red",
+                        on_click=AdminState.set_active(AdminState.deactivate_user_id, False),
+                    )
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="var(--space-4)",
+            ),
+            max_width="420px",
+        ),
+        open=AdminState.deactivate_user_id != "",
+        on_open_change=AdminState.close_deactivate,
+    )
+
+
 def _users() -> rx.Component:
     return section(
         "Users",
@@ -204,8 +316,42 @@ def _users() -> rx.Component:
             rx.foreach(AdminState.visible_users, _user_row),
             id="users-table",
         ),
+        reset_password_dialog(),
+        deactivate_dialog(),
         icon="users",
         actions=create_user_dialog(),
+    )
+
+
+def _project_row(project: ProjectRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            with_description(
+                rx.link(project.name, href="/projects/" + project.id, weight="medium", size="2"),
+                project.description,
+            )
+        ),
+        rx.table.cell(icon_count("users", project.member_count)),
+        rx.table.cell(icon_count("server", project.server_count)),
+        rx.table.cell(date_text(project.created)),
+        align="center",
+    )
+
+
+def _projects() -> rx.Component:
+    return section(
+        "All projects",
+        rx.cond(
+            AdminState.projects.length() > 0,
+            data_table(
+                ["Project", "Members", "Servers", "Created"],
+                rx.foreach(AdminState.projects, _project_row),
+                id="all-projects-table",
+            ),
+            rx.text("No projects on this instance yet.", size="2", color_scheme="gray"),
+        ),
+        icon="folder-kanban",
+        actions=rx.badge(AdminState.projects_label, color_scheme="gray"),
     )
 
 
@@ -221,6 +367,7 @@ def _content() -> rx.Component:
         ),
         _signup_setting(),
         _users(),
+        _projects(),
         spacing="4",
         width="100%",
     )
@@ -229,7 +376,15 @@ def _content() -> rx.Component:
 @protected
 def admin_page() -> rx.Component:
     return rx.box(
-        page_header("Administration", "Accounts and settings of this instance."),
+        page_header(
+            "Administration",
+            "Accounts and settings of this instance.",
+            rx.link(
+                rx.button(rx.icon("activity", size=16), "Background worker", variant="soft"),
+                href="/admin/worker",
+                id="open-worker",
+            ),
+        ),
         once_loaded(
             AdminState.problem,
             problem_page(

@@ -1,5 +1,5 @@
-"""/projects/[project_id]: the project's overview (servers from the cached status, members,
-recent activity)."""
+"""/projects/[project_id]: the project's overview (servers from the cached status, the latest
+tool calls, the unified endpoint, members, recent activity)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import reflex as rx
 
 from mcp_orch_app.ui.components import (
     activity_feed,
+    call_status_badge,
+    copyable,
     data_table,
     empty_state,
-    item_header,
+    error_callout,
     once_loaded,
     person,
-    problem_page,
     role_badge,
     section,
     status_badge,
@@ -22,7 +23,9 @@ from mcp_orch_app.ui.components import (
 )
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.project import ProjectState
-from mcp_orch_app.ui.states.rows import MemberRow, ServerRow, StatusCount
+from mcp_orch_app.ui.states.project_frame import ProjectFrameState
+from mcp_orch_app.ui.states.rows import MemberRow, RecentCallRow, ServerRow, StatusCount
+from mcp_orch_app.ui.views.project_frame import project_frame
 
 
 def _status_card(item: StatusCount) -> rx.Component:
@@ -52,7 +55,7 @@ def _status_summary() -> rx.Component:
                     align="center",
                     spacing="2",
                 ),
-                rx.text(ProjectState.servers.length(), size="6", weight="bold"),
+                rx.text(ProjectState.server_total, size="6", weight="bold"),
                 spacing="2",
             ),
             size="2",
@@ -99,9 +102,27 @@ def _server_row(server: ServerRow) -> rx.Component:
     )
 
 
+def _tab_link(label, path: str, **props) -> rx.Component:
+    """A link to another tab of the project, in a section's header."""
+    return rx.link(
+        rx.button(label, rx.icon("arrow-right", size=14), variant="ghost"),
+        href=ProjectFrameState.project_base + path,
+        **props,
+    )
+
+
 def _servers() -> rx.Component:
     return section(
         "Servers",
+        rx.cond(
+            ProjectState.server_total > ProjectState.servers.length(),
+            rx.text(
+                "The servers that need attention most (errors, then offline); the Servers tab "
+                "lists them all.",
+                size="2",
+                color_scheme="gray",
+            ),
+        ),
         rx.cond(
             ProjectState.servers.length() > 0,
             data_table(
@@ -117,6 +138,99 @@ def _servers() -> rx.Component:
             ),
         ),
         icon="server",
+        actions=rx.cond(
+            ProjectState.server_total > 0,
+            _tab_link(ProjectState.all_servers_label, "/servers", id="all-servers"),
+        ),
+    )
+
+
+def _call_row(call: RecentCallRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(time_ago(call.when, call.when_at)),
+        rx.table.cell(
+            rx.text(
+                call.server_name + " / " + call.tool_name,
+                size="2",
+                font_family="var(--code-font-family)",
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                call.error != "",
+                rx.tooltip(
+                    rx.box(call_status_badge(call.status), cursor="help"), content=call.error
+                ),
+                call_status_badge(call.status),
+            )
+        ),
+        rx.table.cell(rx.text(call.duration, size="2", white_space="nowrap")),
+        align="center",
+    )
+
+
+def _recent_calls() -> rx.Component:
+    return section(
+        "Recent tool calls",
+        rx.cond(
+            ProjectState.recent_calls.length() > 0,
+            data_table(
+                ["When", "Server / tool", "Status", "Duration"],
+                rx.foreach(ProjectState.recent_calls, _call_row),
+                id="recent-calls-table",
+            ),
+            rx.text(
+                "No tool calls yet. Calls that MCP clients make through this project's "
+                "endpoints are listed here.",
+                color_scheme="gray",
+                size="2",
+            ),
+        ),
+        icon="list-checks",
+        actions=_tab_link("All tool calls", "/tool-calls"),
+    )
+
+
+def _endpoint_line(label: str, url, test_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray", weight="medium"),
+        copyable(url, data_testid=test_id),
+        spacing="1",
+        width="100%",
+        min_width="0",
+    )
+
+
+def _unified_endpoint() -> rx.Component:
+    return section(
+        "Unified endpoint",
+        rx.text(
+            "One MCP endpoint with the tools of every enabled server of this project, named "
+            "server__tool. Clients authenticate with a project API key.",
+            size="2",
+            color_scheme="gray",
+        ),
+        _endpoint_line("Streamable HTTP", ProjectState.unified_http_url, "unified-http-url"),
+        _endpoint_line("SSE", ProjectState.unified_sse_url, "unified-sse-url"),
+        rx.cond(
+            ProjectState.allow_anonymous,
+            rx.callout(
+                "Open to anonymous clients: no API key is needed.",
+                icon="lock-open",
+                color_scheme="amber",
+                size="1",
+                width="100%",
+            ),
+        ),
+        icon="waypoints",
+        actions=rx.cond(
+            ProjectState.unified_enabled,
+            rx.badge("on", color_scheme="green", variant="soft", id="unified-state"),
+            rx.tooltip(
+                rx.badge("off", color_scheme="gray", variant="soft", id="unified-state"),
+                content="An owner turns it on in the project settings.",
+            ),
+        ),
     )
 
 
@@ -152,10 +266,16 @@ def _activity() -> rx.Component:
 
 def _overview() -> rx.Component:
     return rx.box(
-        item_header("Projects", "/projects", ProjectState.project),
         rx.vstack(
             _status_summary(),
             _servers(),
+            rx.grid(
+                _recent_calls(),
+                _unified_endpoint(),
+                columns=rx.breakpoints(initial="1", lg="3fr 2fr"),
+                spacing="4",
+                width="100%",
+            ),
             rx.grid(
                 _members(),
                 _activity(),
@@ -166,18 +286,19 @@ def _overview() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        id="project-overview",
+        id="overview-content",
     )
 
 
 @protected
 def project_page() -> rx.Component:
-    return once_loaded(
-        ProjectState.problem,
-        problem_page(
-            "Project not available", ProjectState.problem, "Back to projects", "/projects"
+    return project_frame(
+        "overview",
+        once_loaded(
+            ProjectState.problem,
+            error_callout(ProjectState.problem),
+            ProjectState.loading,
+            "Loading the overview…",
+            _overview(),
         ),
-        ProjectState.loading,
-        "Loading the project…",
-        _overview(),
     )

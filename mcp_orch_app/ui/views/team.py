@@ -1,26 +1,24 @@
-"""/teams/[team_id]: members (owners add, change roles, remove) and the team's activity."""
+"""/teams/[team_id]: members (owners add, change roles, remove), the team's projects and its
+activity."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from mcp_orch_app.ui.components import (
-    ROLES,
     activity_feed,
     data_table,
-    form_field,
+    date_text,
     item_header,
     once_loaded,
-    person,
     problem_page,
     role_badge,
     section,
-    time_ago,
 )
-from mcp_orch_app.ui.dialogs import confirm_dialog, form_dialog
+from mcp_orch_app.ui.dialogs import form_dialog
 from mcp_orch_app.ui.layout import protected
-from mcp_orch_app.ui.states.auth import AuthState
-from mcp_orch_app.ui.states.rows import MemberRow
+from mcp_orch_app.ui.member_list import email_field, member_row, role_field
+from mcp_orch_app.ui.states.rows import MemberRow, ProjectRow
 from mcp_orch_app.ui.states.team import TeamState
 
 
@@ -30,21 +28,8 @@ def add_member_dialog() -> rx.Component:
         "Add a member",
         "Add someone who already has an account. They also join every project this "
         "team belongs to.",
-        form_field(
-            "Email",
-            rx.input(
-                name="email",
-                type="email",
-                placeholder="colleague@example.com",
-                auto_focus=True,
-                width="100%",
-            ),
-        ),
-        form_field(
-            "Role",
-            rx.select(ROLES, name="role", default_value="developer", width="100%"),
-            "Owners manage members; developers manage servers; reporters read.",
-        ),
+        email_field(),
+        role_field("Owners manage members; developers manage servers; reporters read."),
         error=TeamState.add_error,
         submit_label="Add member",
         submitting=TeamState.adding,
@@ -54,48 +39,47 @@ def add_member_dialog() -> rx.Component:
     )
 
 
-def _remove_button(member: MemberRow) -> rx.Component:
-    is_me = member.email == AuthState.user_email
-    return confirm_dialog(
-        rx.icon_button(
-            rx.icon("user-round-x", size=16),
-            variant="ghost",
-            color_scheme="red",
-            loading=TeamState.busy_user_id == member.user_id,
-            title=rx.cond(is_me, "Leave the team", "Remove from the team"),
-        ),
-        rx.cond(is_me, "Leave the team?", "Remove " + member.name + "?"),
-        "They also lose the project memberships they had only through this team.",
-        rx.cond(is_me, "Leave", "Remove"),
-        TeamState.remove_member(member.user_id),
+def _member_row(member: MemberRow) -> rx.Component:
+    return member_row(
+        member,
+        manages=TeamState.is_owner,
+        busy=TeamState.busy_user_id == member.user_id,
+        on_role_change=lambda role: TeamState.change_role(member.user_id, role),
+        on_remove=TeamState.remove_member(member.user_id),
+        place="team",
+        consequence="They also lose the project memberships they had only through this team.",
     )
 
 
-def _member_row(member: MemberRow) -> rx.Component:
+def _project_row(project: ProjectRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(person(member.name, member.email)),
         rx.table.cell(
-            rx.cond(
-                TeamState.is_owner,
-                rx.select(
-                    ROLES,
-                    value=member.role,
-                    on_change=lambda role: TeamState.change_role(member.user_id, role),
-                    size="1",
-                    disabled=TeamState.busy_user_id == member.user_id,
-                ),
-                role_badge(member.role),
-            )
+            rx.link(project.name, href="/projects/" + project.id, weight="medium", size="2")
         ),
-        rx.table.cell(time_ago(member.joined, member.joined_at)),
-        rx.table.cell(
-            rx.cond(
-                TeamState.is_owner | (member.email == AuthState.user_email),
-                _remove_button(member),
-            ),
-            text_align="right",
-        ),
+        rx.table.cell(role_badge(project.role)),
+        rx.table.cell(date_text(project.created)),
         align="center",
+    )
+
+
+def _projects() -> rx.Component:
+    return section(
+        "Projects",
+        rx.cond(
+            TeamState.projects.length() > 0,
+            data_table(
+                ["Project", "Members' role", "Created"],
+                rx.foreach(TeamState.projects, _project_row),
+                id="team-projects-table",
+            ),
+            rx.text(
+                "This team is in no project yet. A project owner adds it on the project's "
+                "Members page.",
+                size="2",
+                color_scheme="gray",
+            ),
+        ),
+        icon="folder-kanban",
     )
 
 
@@ -103,15 +87,20 @@ def _details() -> rx.Component:
     return rx.box(
         item_header("Teams", "/teams", TeamState.team),
         rx.grid(
-            section(
-                "Members",
-                data_table(
-                    ["Member", "Role", "Joined", ""],
-                    rx.foreach(TeamState.members, _member_row),
-                    id="team-members-table",
+            rx.vstack(
+                section(
+                    "Members",
+                    data_table(
+                        ["Member", "Role", "Joined", ""],
+                        rx.foreach(TeamState.members, _member_row),
+                        id="team-members-table",
+                    ),
+                    icon="users",
+                    actions=rx.cond(TeamState.is_owner, add_member_dialog()),
                 ),
-                icon="users",
-                actions=rx.cond(TeamState.is_owner, add_member_dialog()),
+                _projects(),
+                spacing="4",
+                width="100%",
             ),
             section(
                 "Activity",
