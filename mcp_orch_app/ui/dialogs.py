@@ -84,3 +84,30 @@ def confirm_dialog(
             max_width="420px",
         ),
     )
+
+
+def confirm_dialog_for(
+    open_, title, description: str, confirm_label, on_confirm, on_cancel
+) -> rx.Component:
+    """``confirm_dialog`` opened by state (``open_``) instead of a trigger: one dialog for a
+    whole table, rather than one per row."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(description, size="2"),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", color_scheme="gray", on_click=on_cancel)
+                ),
+                rx.alert_dialog.action(
+                    rx.button(confirm_label, color_scheme="red", on_click=on_confirm)
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="var(--space-4)",
+            ),
+            max_width="420px",
+            on_escape_key_down=on_cancel,
+        ),
+        open=open_,
+    )

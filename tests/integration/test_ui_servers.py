@@ -24,7 +24,7 @@ from mcp_orch_app.services import projects, servers, tools
 from mcp_orch_app.services.schemas import ServerIn
 from mcp_orch_app.ui.states.server_detail import ServerDetailState
 from mcp_orch_app.ui.states.server_editor import ServerEditorState
-from mcp_orch_app.ui.states.servers import ServersState
+from mcp_orch_app.ui.states.servers import PAGE_SIZE, ServersState
 from tests.helpers import CHECKOUT
 from tests.ui_events import error_toasts, run_event, state_for
 
@@ -344,3 +344,33 @@ async def test_refresh_try_and_disable_a_tool_from_the_pages(project, gateway):
     await run_event(ServerDetailState.reload, detail)
     assert detail.server.restart_count == 1 and detail.server.status == "online"
     assert {log.category for log in detail.logs} >= {"status_change", "start"}
+
+
+async def test_the_list_is_shown_a_page_at_a_time_and_deletes_ask_first(project):
+    names = [f"s{n:02d}" for n in range(PAGE_SIZE + 3)]
+    ids = {name: project.add_server(name) for name in names}
+    page = state_for(ServersState, project.servers_path, project.developer.token)
+    await run_event(ServersState.load, page)
+    assert [s.name for s in page.servers] == names[:PAGE_SIZE]
+    assert (page.total, page.page_label, page.is_last_page) == (
+        PAGE_SIZE + 3,
+        f"1 to {PAGE_SIZE} of {PAGE_SIZE + 3}",
+        False,
+    )
+
+    await run_event(ServersState.next_page, page)
+    assert [s.name for s in page.servers] == names[PAGE_SIZE:]
+    await run_event(ServersState.next_page, page)  # already the last page
+    assert page.page == 1 and page.is_last_page
+
+    # Deleting asks first, naming the server; cancelling deletes nothing.
+    await run_event(ServersState.ask_delete, page, ids["s51"])
+    assert (page.pending_delete_id, page.pending_delete_name) == (ids["s51"], "s51")
+    await run_event(ServersState.cancel_delete, page)
+    assert page.pending_delete_id == "" and project.server(ids["s51"]) is not None
+
+    # Deleting the last page's rows moves back to the page before.
+    for name in names[PAGE_SIZE:]:
+        await run_event(ServersState.delete, page, ids[name])
+    assert page.page == 0 and [s.name for s in page.servers] == names[:PAGE_SIZE]
+    assert page.total == PAGE_SIZE and not page.has_more_pages

@@ -2,7 +2,9 @@
 on and off, deleting, the live refresh (one or all) and restart, and the masked JSON export.
 
 The list is read from the database and never contacts a server; only the refresh and restart
-buttons do, as background events (ui/states/live.py) so the page stays usable meanwhile.
+buttons do, as background events (ui/states/live.py) so the page stays usable meanwhile. The
+browser gets one page of rows (``PAGE_SIZE``); the whole list stays on the server side, where
+"refresh all" and the page buttons read it.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.live import live_actor, refusal, route_ids, run_live
 from mcp_orch_app.ui.states.rows import ServerRow
 
+PAGE_SIZE = 50
+
 
 class ServersState(AuthState):
     loading: bool = True
     # Why the list cannot be shown (the frame says it too); empty when it can.
     problem: str = ""
+    # The page of servers shown; the whole list is ``_rows`` (kept on the server only).
     servers: list[ServerRow] = []
+    _rows: list[ServerRow] = []
+    page: int = 0
+    total: int = 0
+    # The server whose deletion waits for a confirmation ("" when none).
+    pending_delete_id: str = ""
+    pending_delete_name: str = ""
     # Servers with a live check or restart under way (their rows show a spinner).
     checking: list[str] = []
     # The server being switched on/off or deleted.
@@ -40,25 +51,65 @@ class ServersState(AuthState):
     def refresh_progress(self) -> str:
         return f"Checked {self.refresh_done} of {self.refresh_total}"
 
+    @rx.var
+    def page_label(self) -> str:
+        first = self.page * PAGE_SIZE
+        return f"{first + 1} to {min(first + PAGE_SIZE, self.total)} of {self.total}"
+
+    @rx.var
+    def has_more_pages(self) -> bool:
+        return self.total > PAGE_SIZE
+
+    @rx.var
+    def is_last_page(self) -> bool:
+        return (self.page + 1) * PAGE_SIZE >= self.total
+
+    def _show(self) -> None:
+        """Put the current page of ``_rows`` in ``servers`` (the page moves back when it is
+        past the end, e.g. after a delete)."""
+        self.total = len(self._rows)
+        last_page = max(0, (self.total - 1) // PAGE_SIZE)
+        self.page = min(self.page, last_page)
+        first = self.page * PAGE_SIZE
+        self.servers = self._rows[first : first + PAGE_SIZE]
+
+    def _row(self, server_id: str) -> ServerRow | None:
+        return next((row for row in self._rows if row.id == server_id), None)
+
     def _project_id(self) -> str:
         return route_ids(self)[0]
 
     def _put(self, server: ServerOut) -> ServerRow:
         row = ServerRow.of(server)
-        self.servers = [row if s.id == row.id else s for s in self.servers]
+        self._rows = [row if s.id == row.id else s for s in self._rows]
+        self._show()
         return row
 
     async def _reload(self) -> None:
-        self.servers = [
+        self._rows = [
             ServerRow.of(s) for s in await self._call(servers.list_servers, self._project_id())
         ]
+        self._show()
 
     @rx.event
     async def load(self):
-        self.servers = []
+        self.servers, self._rows = [], []
+        self.page = self.total = 0
         self.checking = []
         async for event in self._attempt("loading", self._reload, error="problem"):
             yield event
+
+    @rx.event
+    def next_page(self):
+        if not self.is_last_page:
+            self.page += 1
+            self._show()
+
+    @rx.event
+    def previous_page(self):
+        if self.page > 0:
+            self.page -= 1
+            self._show()
 
     @rx.event
     async def reload(self):
@@ -69,7 +120,7 @@ class ServersState(AuthState):
     @rx.event
     async def set_enabled(self, server_id: str, enabled: bool):
         async def switch():
-            current = next((s for s in self.servers if s.id == server_id), None)
+            current = self._row(server_id)
             if current is not None and current.enabled == enabled:
                 return None
             row = self._put(await self._call(servers.toggle_server, self._project_id(), server_id))
@@ -79,12 +130,26 @@ class ServersState(AuthState):
             yield event
 
     @rx.event
+    def ask_delete(self, server_id: str):
+        """Open the confirmation for deleting a server (it names the server)."""
+        row = self._row(server_id)
+        if row is not None:
+            self.pending_delete_id, self.pending_delete_name = row.id, row.name
+
+    @rx.event
+    def cancel_delete(self):
+        self.pending_delete_id = self.pending_delete_name = ""
+
+    @rx.event
     async def delete(self, server_id: str):
+        self.cancel_delete()
+
         async def remove():
-            name = next((s.name for s in self.servers if s.id == server_id), "The server")
+            row = self._row(server_id)
             await self._call(servers.delete_server, self._project_id(), server_id)
-            self.servers = [s for s in self.servers if s.id != server_id]
-            return rx.toast.success(f"{name} deleted.")
+            self._rows = [s for s in self._rows if s.id != server_id]
+            self._show()
+            return rx.toast.success(f"{row.name if row else 'The server'} deleted.")
 
         async for event in self._attempt("busy_id", remove, value=server_id):
             yield event
@@ -118,7 +183,7 @@ class ServersState(AuthState):
         async with self:
             if self.refreshing_all:
                 return
-            targets = [s.id for s in self.servers if s.enabled]
+            targets = [s.id for s in self._rows if s.enabled]
             if targets:
                 self.refreshing_all = True
                 self.refresh_done, self.refresh_total = 0, len(targets)

@@ -14,7 +14,7 @@ from mcp_orch_app.ui.components import (
     time_ago,
     with_description,
 )
-from mcp_orch_app.ui.dialogs import confirm_dialog
+from mcp_orch_app.ui.dialogs import confirm_dialog_for
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.project_frame import ProjectFrameState
 from mcp_orch_app.ui.states.rows import ServerRow
@@ -31,17 +31,16 @@ def server_href(server_id) -> rx.Var:
 
 
 def action_button(icon: str, label, on_click, **props) -> rx.Component:
-    """A small icon button of a row, named by its tooltip."""
-    return rx.tooltip(
-        rx.icon_button(
-            rx.icon(icon, size=15),
-            on_click=on_click,
-            variant="ghost",
-            color_scheme="gray",
-            aria_label=label,
-            **props,
-        ),
-        content=label,
+    """A small icon button of a row, named by its title (a native tooltip: a table of many
+    rows draws fast without a tooltip component per button)."""
+    return rx.icon_button(
+        rx.icon(icon, size=15),
+        on_click=on_click,
+        variant="ghost",
+        color_scheme="gray",
+        aria_label=label,
+        title=label,
+        **props,
     )
 
 
@@ -72,22 +71,15 @@ def _row_actions(server: ServerRow) -> rx.Component:
                     ServerEditorState.open_edit(server.id),
                     class_name="server-edit",
                 ),
-                confirm_dialog(
-                    # A dialog's trigger must be the button itself (a tooltip would swallow it).
-                    rx.icon_button(
-                        rx.icon("trash-2", size=15),
-                        variant="ghost",
-                        color_scheme="red",
-                        loading=ServersState.busy_id == server.id,
-                        title="Delete",
-                        aria_label="Delete",
-                        class_name="server-delete",
-                    ),
-                    "Delete " + server.name + "?",
-                    "Its configuration, cached tools and tool settings are deleted, and its "
-                    "endpoint stops answering. Its call logs are kept.",
-                    "Delete server",
-                    ServersState.delete(server.id),
+                rx.icon_button(
+                    rx.icon("trash-2", size=15),
+                    variant="ghost",
+                    color_scheme="red",
+                    loading=ServersState.busy_id == server.id,
+                    title="Delete",
+                    aria_label="Delete",
+                    class_name="server-delete",
+                    on_click=ServersState.ask_delete(server.id),
                 ),
                 spacing="3",
             ),
@@ -151,7 +143,7 @@ def _refresh_all() -> rx.Component:
             "Refresh all",
             on_click=ServersState.refresh_all,
             variant="soft",
-            disabled=ServersState.servers.length() == 0,
+            disabled=ServersState.total == 0,
             id="refresh-all",
         ),
     )
@@ -228,14 +220,65 @@ def _empty() -> rx.Component:
     )
 
 
+def _pager() -> rx.Component:
+    return rx.cond(
+        ServersState.has_more_pages,
+        rx.hstack(
+            rx.text(ServersState.page_label, size="2", color_scheme="gray", id="servers-page"),
+            rx.icon_button(
+                rx.icon("chevron-left", size=16),
+                on_click=ServersState.previous_page,
+                disabled=ServersState.page == 0,
+                variant="soft",
+                color_scheme="gray",
+                aria_label="Previous page",
+                title="Previous page",
+            ),
+            rx.icon_button(
+                rx.icon("chevron-right", size=16),
+                on_click=ServersState.next_page,
+                disabled=ServersState.is_last_page,
+                variant="soft",
+                color_scheme="gray",
+                aria_label="Next page",
+                title="Next page",
+            ),
+            justify="end",
+            align="center",
+            spacing="2",
+            width="100%",
+            margin_top="var(--space-3)",
+        ),
+    )
+
+
+def _delete_dialog() -> rx.Component:
+    return confirm_dialog_for(
+        ServersState.pending_delete_id != "",
+        "Delete " + ServersState.pending_delete_name + "?",
+        "Its configuration, cached tools and tool settings are deleted, and its endpoint stops "
+        "answering. Its call logs are kept.",
+        "Delete server",
+        ServersState.delete(ServersState.pending_delete_id),
+        ServersState.cancel_delete,
+    )
+
+
 def _servers() -> rx.Component:
     return rx.box(
         _toolbar(),
         rx.cond(
-            ServersState.servers.length() > 0,
-            data_table(HEADERS, rx.foreach(ServersState.servers, _server_row), id="servers-list"),
+            ServersState.total > 0,
+            rx.box(
+                data_table(
+                    HEADERS, rx.foreach(ServersState.servers, _server_row), id="servers-list"
+                ),
+                _pager(),
+                width="100%",
+            ),
             _empty(),
         ),
+        _delete_dialog(),
         server_editor_dialog(),
         width="100%",
     )
@@ -248,7 +291,7 @@ def servers_page() -> rx.Component:
         once_loaded(
             ServersState.problem,
             error_callout(ServersState.problem),
-            ServersState.loading & (ServersState.servers.length() == 0),
+            ServersState.loading & (ServersState.total == 0),
             "Loading the servers…",
             _servers(),
         ),
