@@ -28,6 +28,7 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))
+
 # The seeding below writes into the data directory the app will be started on.
 DATA_DIR = Path(tempfile.mkdtemp(prefix="mcp-orch-ui-bench-"))
 os.environ["MCP_ORCH_DATA_DIR"] = str(DATA_DIR)
@@ -43,6 +44,7 @@ from mcp_orch_app.models import McpServer, ServerStatus, ToolCallLog, ToolCallSt
 from mcp_orch_app.models.types import utcnow  # noqa: E402
 from mcp_orch_app.services import auth, projects, servers  # noqa: E402
 from mcp_orch_app.services.schemas import ServerIn  # noqa: E402
+from mcp_orch_app.ui.states.servers import PAGE_SIZE  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -63,7 +65,7 @@ class PageCheck:
 
     name: str
     path: str
-    content: str  # CSS selector of the known element; {last}: the last server's number
+    content: str  # CSS selector of the known element; {rows}: the server rows on its first page
     empty_content: str  # the same for the empty project
     button: str
 
@@ -72,7 +74,7 @@ PAGES = {
     "servers": PageCheck(
         "servers",
         "/servers",
-        "#servers-list tr[data-server='srv-{last}']",
+        "#servers-list tbody tr:nth-child({rows})",
         "text=No servers yet",
         "#add-server",
     ),
@@ -179,7 +181,7 @@ async def measure(app_url: str, token: str, big: str, empty: str, args) -> dict[
         for round_number in range(args.loads + 1):  # round 0 warms caches up, not counted
             for name in args.pages:
                 check = PAGES[name]
-                big_content = check.content.format(servers=args.servers, last=args.servers - 1)
+                big_content = check.content.format(rows=min(args.servers, PAGE_SIZE))
                 for project, content, timings in (
                     (big, big_content, results[name].big),
                     (empty, check.empty_content, results[name].empty),

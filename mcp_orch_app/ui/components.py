@@ -118,11 +118,7 @@ def status_badge(status) -> rx.Component:
 def status_with_error(status, error) -> rx.Component:
     """A server's status badge; its last error shows on hover when there is one."""
     badge = status_badge(status)
-    return rx.cond(
-        error != "",
-        rx.tooltip(rx.box(badge, cursor="help"), content=error),
-        badge,
-    )
+    return rx.cond(error != "", rx.box(badge, cursor="help", title=error), badge)
 
 
 def colored_badge(value, colors: dict[str, str]) -> rx.Component:
@@ -509,11 +505,9 @@ def date_text(value) -> rx.Component:
 
 
 def time_ago(text, exact) -> rx.Component:
-    """A relative time (``5 minutes ago``) with the exact time in its tooltip."""
-    return rx.tooltip(
-        rx.text(text, size="2", color_scheme="gray", white_space="nowrap"),
-        content=exact,
-    )
+    """A relative time (``5 minutes ago``) with the exact time in its (native) tooltip: tables
+    show one per row, and a tooltip component per row makes long tables slow to draw."""
+    return rx.text(text, size="2", color_scheme="gray", white_space="nowrap", title=exact)
 
 
 def person(name, email) -> rx.Component:

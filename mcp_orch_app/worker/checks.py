@@ -30,10 +30,10 @@ async def check_within(gateway: Gateway, target: LiveTarget, timeout: float) -> 
 
     The deadline is kept here rather than put into the server's config: the pool keeps the
     config it is handed, and MCP clients must keep the server's own timeout. A check that runs
-    out of time before the server is up (its start hangs, or waits for one of the pool's start
-    slots) also stops that start: a server that never answers would otherwise hold a start slot
-    and a process for the rest of its handshake, and a run over many of them would leave a
-    queue of doomed starts that every later start, a client's included, waits behind.
+    out of time before the server is up leaves its start going on in the pool: a slow starter
+    (many servers booting at once on few cores) is then up for the next check instead of being
+    started from scratch again, and one that never answers gives up at its own handshake
+    timeout (its start slot it gives back after the pool's short grace, so it holds up no one).
     """
     access = access_for(target)
     limit = min(timeout, access.config.timeout_seconds)
@@ -44,8 +44,6 @@ async def check_within(gateway: Gateway, target: LiveTarget, timeout: float) -> 
     except TimeoutError:
         pass
     up = gateway.pool.running(access.server_id) is not None
-    if not up:
-        await gateway.pool.stop(access.server_id, f"its health check gave up after {limit:g}s")
     what = "list its tools" if up else "start and answer the MCP handshake"
     whose = " (the worker's check timeout)" if limit < access.config.timeout_seconds else ""
     error = f"MCP server '{access.server_name}' did not {what} within {limit:g}s{whose}"
