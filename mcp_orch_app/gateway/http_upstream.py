@@ -572,6 +572,8 @@ class StreamableHttpUpstream(HttpUpstream):
     def _after_handshake(self) -> None:
         if self.era is Era.HANDSHAKE and self.session_id:
             self._listener = self._spawn(self._listen(self.session_id))
+        elif (message := self._listen_request()) is not None:
+            self._listener = self._spawn(self._listen_modern(message))
 
     def _stop_listening(self) -> None:
         if self._listener is not None:
@@ -602,6 +604,32 @@ class StreamableHttpUpstream(HttpUpstream):
                 return
             except httpx.HTTPError:
                 logger.debug("%s: notification stream dropped", self.config.name, exc_info=True)
+            await asyncio.sleep(LISTEN_RETRY_DELAY)
+
+    async def _listen_modern(self, message: dict[str, Any]) -> None:
+        """2026-07-28: the server's list changes come on the response stream of a
+        `subscriptions/listen` request, kept open (and opened again when it drops)."""
+        while not (self._gone or self._stopping):
+            try:
+                async with self._client.stream(
+                    "POST", self.url, content=_encode(message), headers=self._headers_for(message)
+                ) as response:
+                    content_type = response.headers.get("content-type", "").lower()
+                    if response.status_code != 200 or "text/event-stream" not in content_type:
+                        logger.warning(
+                            "%s did not open a subscriptions/listen stream (HTTP %d): its list "
+                            "changes will not reach clients",
+                            self.config.name,
+                            response.status_code,
+                        )
+                        return
+                    async for event in _sse_events(response):
+                        self._dispatch_event(event)
+            except httpx.ConnectError as exc:
+                self._connection_lost(self._transport_failure(exc, "the listen stream"))
+                return
+            except httpx.HTTPError:
+                logger.debug("%s: listen stream dropped", self.config.name, exc_info=True)
             await asyncio.sleep(LISTEN_RETRY_DELAY)
 
     async def _close_session(self) -> None:

@@ -11,9 +11,10 @@ does: `server/discover` first (2026-07-28, every later request carries the `_met
 SDK client stamps), falling back to `initialize` at 2025-11-25 for servers that refuse it.
 
 A 2026-07-28 server sends list-changed notifications only on a `subscriptions/listen` stream, so
-a transport that carries one (stdio) opens it once after the handshake (`_open_listen_stream`),
-asking for every list change the server advertises; what arrives on it is published to the
-subscribers like a handshake-era server's unsolicited notifications.
+every transport opens one after the handshake (`_listen_request`: every list change the server
+advertises; stdio sends it on its one wire, streamable HTTP keeps its response stream open); what
+arrives on it is published to the subscribers like a handshake-era server's unsolicited
+notifications.
 
 A transport (stdio, SSE, streamable HTTP) supplies the wire: `_send` delivers one message,
 `_send_soon` does so without waiting, and whatever arrives is handed to `_dispatch`.
@@ -276,11 +277,12 @@ class MultiplexedUpstream(Upstream):
         self.instructions = result.get("instructions")
         self._envelope = _envelope(version)
 
-    def _open_listen_stream(self) -> None:
-        """Ask a modern server for its list changes (see the module docstring); a no-op for a
-        handshake-era server, which sends them unasked, or one that advertises none."""
+    def _listen_request(self) -> dict[str, Any] | None:
+        """The standing `subscriptions/listen` request for a modern server's list changes (see
+        the module docstring); None for a handshake-era server, which sends them unasked, or
+        one that advertises none."""
         if self._envelope is None:
-            return
+            return None
         wanted = {
             flag: True
             for capability, flag in _LISTEN_FLAGS
@@ -288,17 +290,21 @@ class MultiplexedUpstream(Upstream):
             and options.get("listChanged")
         }
         if not wanted:
-            return
-        params = {"notifications": wanted, "_meta": dict(self._envelope)}
-        with contextlib.suppress(UpstreamUnavailable):
-            self._send_soon(
-                {
-                    "jsonrpc": "2.0",
-                    "id": LISTEN_REQUEST_ID,
-                    "method": "subscriptions/listen",
-                    "params": params,
-                }
-            )
+            return None
+        return {
+            "jsonrpc": "2.0",
+            "id": LISTEN_REQUEST_ID,
+            "method": "subscriptions/listen",
+            "params": {"notifications": wanted, "_meta": dict(self._envelope)},
+        }
+
+    def _open_listen_stream(self) -> None:
+        """Send the listen request on a wire that carries its notifications with everything
+        else (stdio); HTTP reads it as a stream of its own (http_upstream.py)."""
+        message = self._listen_request()
+        if message is not None:
+            with contextlib.suppress(UpstreamUnavailable):
+                self._send_soon(message)
 
     def _handshake_failure(self, exc: Exception) -> str:
         name = self.config.name

@@ -365,6 +365,23 @@ async def test_a_handshake_era_session_answers_the_servers_own_requests(fixture_
         await upstream.stop()
 
 
+async def test_a_modern_servers_list_changes_arrive_on_a_listen_stream(fixture_streamable):
+    # 2026-07-28: no session and no GET stream; the upstream keeps a subscriptions/listen
+    # request open and publishes what arrives on it.
+    upstream = StreamableHttpUpstream(fixture_streamable.server.config())
+    await upstream.start()
+    try:
+        assert upstream.era is Era.MODERN
+        received: list[dict] = []
+        upstream.subscribe(received.append)
+        await asyncio.sleep(0.3)  # the listen stream opens in the background
+        await call_tool(upstream, "announce_tools_changed", {})
+        await eventually(lambda: received, 5.0, "the list_changed notification")
+        assert [m["method"] for m in received] == ["notifications/tools/list_changed"]
+    finally:
+        await upstream.stop()
+
+
 async def _forget_session(upstream: StreamableHttpUpstream) -> str:
     """End the upstream's session behind its back, as a server restart would."""
     lost = upstream.session_id
