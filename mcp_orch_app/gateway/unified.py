@@ -85,6 +85,13 @@ _LISTS: dict[str, tuple[str, str, str]] = {
 # -- identity ----------------------------------------------------------------------------------
 
 
+IDENTITY_WAIT = 5.0
+"""How long `initialize` / `server/discover` wait for a server to start before answering
+without it. Its start goes on: when it is up, the project's unified sessions are told the tool
+list changed (it counts as left out). A client connecting does not wait for the slowest server's
+whole timeout (which may be a minute)."""
+
+
 async def unified_initialize_result(
     gateway: Gateway, access: UnifiedAccess, params: dict[str, Any]
 ) -> dict[str, Any]:
@@ -96,9 +103,8 @@ async def _identity(
     gateway: Gateway, access: UnifiedAccess
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Capabilities, serverInfo and instructions, from the servers that answer."""
-    reachable = [
-        (server, upstream) for server, upstream, _ in await _on_servers(gateway, access.servers)
-    ]
+    answered = await _on_servers(gateway, access.servers, deadline=IDENTITY_WAIT)
+    reachable = [(server, upstream) for server, upstream, _ in answered]
     offered = [upstream.capabilities for _, upstream in reachable]
     capabilities: dict[str, Any] = {"tools": {"listChanged": True}}
     if any("resources" in offer for offer in offered):
@@ -435,12 +441,15 @@ async def _on_servers(
     gateway: Gateway,
     servers: Sequence[ServerAccess],
     work: Callable[[ServerAccess, Upstream], Awaitable[T]] = _nothing,
+    *,
+    deadline: float | None = None,
 ) -> list[tuple[ServerAccess, Upstream, T]]:
     """Start (or reuse) every server's upstream and run ``work`` on it, all at once, each
-    within the server's own timeout. The servers that fail are left out (and reported)."""
+    within the server's own timeout (or ``deadline`` when shorter; a start cut short by it goes
+    on in the pool). The servers that fail are left out (and reported)."""
 
     async def one(server: ServerAccess) -> tuple[ServerAccess, Upstream, T] | None:
-        timeout = server.config.timeout_seconds
+        timeout = min(server.config.timeout_seconds, deadline or server.config.timeout_seconds)
         upstream: Upstream | None = None
         try:
             async with asyncio.timeout(timeout):

@@ -29,6 +29,7 @@ from mcp.shared.subscriptions import ToolsListChanged
 from mcp.types import PromptReference
 
 from mcp_orch_app import db
+from mcp_orch_app.gateway import unified
 from mcp_orch_app.models import ToolPreference
 from mcp_orch_app.models.logs import ClientSession as ClientSessionRow
 from mcp_orch_app.models.logs import ServerLog, ToolCallLog
@@ -46,7 +47,7 @@ from tests.integration.test_gateway_endpoints import (
     rows,
     sse_session,
 )
-from tests.live_app import LiveApp, running_app
+from tests.live_app import FIXTURE_SERVER, LiveApp, running_app
 
 PROJECT_NAME = "Unified demo"
 LONG_NAME = "a-server-whose-name-is-so-long-that-every-tool-name-is-cut60"
@@ -448,6 +449,29 @@ async def test_servers_that_cannot_start_or_hang_are_left_out_and_the_others_wor
         if "left out" in log.message
     ]
     assert "nonexistent" in ghost or "not found" in ghost.lower()
+
+
+async def test_initialize_does_not_wait_for_a_slow_server_whose_tools_come_later(
+    live, project, engine, monkeypatch
+):
+    monkeypatch.setattr(unified, "IDENTITY_WAIT", 0.5)
+    late = ServerIn(
+        name="late",
+        command=sys.executable,
+        args=[str(FIXTURE_SERVER)],
+        env={"FIXTURE_START_DELAY": "3"},
+        timeout_seconds=30,
+    )
+    late_id = str(add_server(engine, project, late))
+    changed = Notifications("notifications/tools/list_changed")
+    async with connect(live, project, "handshake", message_handler=changed) as session:
+        # Answered while the slow server is still starting...
+        assert live.gateway.pool.running(late_id) is None
+        await asyncio.sleep(0.2)  # the client opens its GET stream in the background
+        # ...which is said to the client once it is up, and its tools are then listed.
+        await changed.first(20)
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert {"alpha__echo", "late__echo"} <= names
 
 
 async def test_a_cancelled_call_is_cancelled_on_its_server_and_logged(live, project, engine):
