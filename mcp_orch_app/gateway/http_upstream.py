@@ -29,6 +29,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -582,55 +583,60 @@ class StreamableHttpUpstream(HttpUpstream):
 
     async def _listen(self, session: str) -> None:
         """Read the session's GET stream; a server without one answers 405, which is fine."""
-        while not (self._gone or self._stopping) and self.session_id == session:
-            headers = {"accept": "text/event-stream", "mcp-session-id": session}
-            if self.protocol_version:
-                headers["mcp-protocol-version"] = self.protocol_version
-            try:
-                async with self._client.stream("GET", self.url, headers=headers) as response:
-                    content_type = response.headers.get("content-type", "").lower()
-                    if response.status_code != 200 or "text/event-stream" not in content_type:
-                        logger.debug(
-                            "%s offers no notification stream (HTTP %d)",
-                            self.config.name,
-                            response.status_code,
-                        )
-                        return
-                    async for event in _sse_events(response):
-                        self._dispatch_event(event)
-            except httpx.ConnectError as exc:
-                # Nothing listens any more: the server is gone even with no call in flight.
-                self._connection_lost(self._transport_failure(exc, "the notification stream"))
-                return
-            except httpx.HTTPError:
-                logger.debug("%s: notification stream dropped", self.config.name, exc_info=True)
-            await asyncio.sleep(LISTEN_RETRY_DELAY)
+        headers = {"accept": "text/event-stream", "mcp-session-id": session}
+        if self.protocol_version:
+            headers["mcp-protocol-version"] = self.protocol_version
+        refused = await self._read_stream_while(
+            lambda: self._client.stream("GET", self.url, headers=headers),
+            "the notification stream",
+            lambda: self.session_id == session,
+        )
+        if refused is not None:
+            logger.debug("%s offers no notification stream (HTTP %d)", self.config.name, refused)
 
     async def _listen_modern(self, message: dict[str, Any]) -> None:
         """2026-07-28: the server's list changes come on the response stream of a
         `subscriptions/listen` request, kept open (and opened again when it drops)."""
-        while not (self._gone or self._stopping):
+        refused = await self._read_stream_while(
+            lambda: self._client.stream(
+                "POST", self.url, content=_encode(message), headers=self._headers_for(message)
+            ),
+            "the listen stream",
+            lambda: True,
+        )
+        if refused is not None:
+            logger.warning(
+                "%s did not open a subscriptions/listen stream (HTTP %d): its list changes "
+                "will not reach clients",
+                self.config.name,
+                refused,
+            )
+
+    async def _read_stream_while(
+        self,
+        open_stream: Callable[[], AbstractAsyncContextManager[httpx.Response]],
+        what: str,
+        wanted: Callable[[], bool],
+    ) -> int | None:
+        """Dispatch what a long-lived SSE response carries, opening it again when it drops,
+        while the connection lives and ``wanted()``. Returns the HTTP status when the server
+        answers with something else than a stream (it has none to offer), else None."""
+        while not (self._gone or self._stopping) and wanted():
             try:
-                async with self._client.stream(
-                    "POST", self.url, content=_encode(message), headers=self._headers_for(message)
-                ) as response:
+                async with open_stream() as response:
                     content_type = response.headers.get("content-type", "").lower()
                     if response.status_code != 200 or "text/event-stream" not in content_type:
-                        logger.warning(
-                            "%s did not open a subscriptions/listen stream (HTTP %d): its list "
-                            "changes will not reach clients",
-                            self.config.name,
-                            response.status_code,
-                        )
-                        return
+                        return response.status_code
                     async for event in _sse_events(response):
                         self._dispatch_event(event)
             except httpx.ConnectError as exc:
-                self._connection_lost(self._transport_failure(exc, "the listen stream"))
-                return
+                # Nothing listens any more: the server is gone even with no call in flight.
+                self._connection_lost(self._transport_failure(exc, what))
+                return None
             except httpx.HTTPError:
-                logger.debug("%s: listen stream dropped", self.config.name, exc_info=True)
+                logger.debug("%s: %s dropped", self.config.name, what, exc_info=True)
             await asyncio.sleep(LISTEN_RETRY_DELAY)
+        return None
 
     async def _close_session(self) -> None:
         if not self.session_id or self._gone:
