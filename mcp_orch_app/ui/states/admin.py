@@ -18,6 +18,7 @@ from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import AdminUserCreateIn, AdminUserUpdateIn
 from mcp_orch_app.ui.format import counted
 from mcp_orch_app.ui.states.auth import AuthState
+from mcp_orch_app.ui.states.create_dialog import CreateDialogMixin
 from mcp_orch_app.ui.states.rows import ProjectRow, UserRow
 
 USERS_PAGE = 500
@@ -37,7 +38,7 @@ def _admin_page(db: Session, actor: Actor):
             return settings, users, projects.list_projects(db, actor, all_projects=True)
 
 
-class AdminState(AuthState):
+class AdminState(CreateDialogMixin, AuthState):
     loading: bool = True
     problem: str = ""
     signup_open: bool = True
@@ -45,9 +46,6 @@ class AdminState(AuthState):
     users: list[UserRow] = []
     search: str = ""
     busy_user_id: str = ""
-    create_open: bool = False
-    creating: bool = False
-    create_error: str = ""
     my_user_id: str = ""
     projects: list[ProjectRow] = []
     # The account whose password is being reset (its dialog is open while this is set).
@@ -142,11 +140,6 @@ class AdminState(AuthState):
             user_id, AdminUserUpdateIn(is_active=is_active is True), message
         ):
             yield event
-
-    @rx.event
-    def set_create_open(self, is_open: bool):
-        self.create_open = is_open
-        self.create_error = ""
 
     @rx.event
     async def create_user(self, form: dict):

@@ -15,6 +15,7 @@ from reflex.experimental.client_state import ClientStateVar
 from mcp_orch_app.services import api_keys
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.schemas import ApiKeyIn
+from mcp_orch_app.ui.states.create_dialog import CreateDialogMixin
 from mcp_orch_app.ui.states.project_frame import ProjectFrameState
 from mcp_orch_app.ui.states.rows import ApiKeyRow
 
@@ -35,13 +36,10 @@ def expiry_from_form(value: str) -> datetime | None:
 NEW_KEY = ClientStateVar.create("new_api_key", default="")
 
 
-class ApiKeysState(ProjectFrameState):
+class ApiKeysState(CreateDialogMixin, ProjectFrameState):
     loading: bool = True
     problem: str = ""
     keys: list[ApiKeyRow] = []
-    create_open: bool = False
-    creating: bool = False
-    create_error: str = ""
     # The name of the key just created (the key itself is only in the browser: NEW_KEY).
     new_key_name: str = ""
     busy_key_id: str = ""
@@ -61,11 +59,6 @@ class ApiKeysState(ProjectFrameState):
         yield NEW_KEY.push("")
         async for event in self._attempt("loading", self._reload, error="problem"):
             yield event
-
-    @rx.event
-    def set_create_open(self, is_open: bool):
-        self.create_open = is_open
-        self.create_error = ""
 
     @rx.event
     async def create(self, form: dict):

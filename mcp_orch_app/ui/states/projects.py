@@ -7,16 +7,14 @@ import reflex as rx
 from mcp_orch_app.services import projects
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.ui.states.auth import AuthState
+from mcp_orch_app.ui.states.create_dialog import CreateDialogMixin
 from mcp_orch_app.ui.states.rows import ProjectRow
 
 
-class ProjectsState(AuthState):
+class ProjectsState(CreateDialogMixin, AuthState):
     loading: bool = True
     projects: list[ProjectRow] = []
     search: str = ""
-    create_open: bool = False
-    creating: bool = False
-    create_error: str = ""
 
     @rx.var
     def visible_projects(self) -> list[ProjectRow]:
@@ -38,11 +36,6 @@ class ProjectsState(AuthState):
     @rx.event
     def set_search(self, value: str):
         self.search = value
-
-    @rx.event
-    def set_create_open(self, is_open: bool):
-        self.create_open = is_open
-        self.create_error = ""
 
     @rx.event
     async def create(self, form: dict):

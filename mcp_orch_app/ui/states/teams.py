@@ -8,15 +8,13 @@ from mcp_orch_app.services import teams
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.schemas import TeamIn
 from mcp_orch_app.ui.states.auth import AuthState
+from mcp_orch_app.ui.states.create_dialog import CreateDialogMixin
 from mcp_orch_app.ui.states.rows import TeamRow
 
 
-class TeamsState(AuthState):
+class TeamsState(CreateDialogMixin, AuthState):
     loading: bool = True
     teams: list[TeamRow] = []
-    create_open: bool = False
-    creating: bool = False
-    create_error: str = ""
 
     async def _reload(self) -> None:
         self.teams = [TeamRow.of(t) for t in await self._call(teams.list_teams)]
@@ -25,11 +23,6 @@ class TeamsState(AuthState):
     async def load(self):
         async for event in self._attempt("loading", self._reload):
             yield event
-
-    @rx.event
-    def set_create_open(self, is_open: bool):
-        self.create_open = is_open
-        self.create_error = ""
 
     @rx.event
     async def create(self, form: dict):
