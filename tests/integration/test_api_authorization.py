@@ -310,6 +310,16 @@ def _check_target_admin(w, _r):
     assert _admin_users(w)[w.target.email]["is_admin"] is True
 
 
+RESET_PASSWORD = "set by the administrator 42"
+
+
+def _check_target_password_reset(w, _r):
+    login = w.client.post(
+        "/api/auth/login", json={"email": w.target.email, "password": RESET_PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+
+
 def _live(path: Callable[[World], str], json: Any = None):
     """A POST to a live route, which needs the running gateway: sent through a client of an app
     whose lifespan runs one (stopped again, processes reaped and log rows flushed, on return)."""
@@ -389,6 +399,7 @@ OPERATIONS: dict[str, Op] = {
     ),
     "list_members": Op(lambda w, h: w.client.get(w.p("/members"), headers=h)),
     "list_activity": Op(lambda w, h: w.client.get(w.p("/activity"), headers=h)),
+    "list_activity_filters": Op(lambda w, h: w.client.get(w.p("/activity/filters"), headers=h)),
     "add_member": Op(
         lambda w, h: w.client.post(
             w.p("/members"), json={"email": w.newcomer.email, "role": "reporter"}, headers=h
@@ -610,6 +621,16 @@ OPERATIONS: dict[str, Op] = {
         "user.updated",
         _check_target_admin,
     ),
+    "reset_user_password": Op(
+        lambda w, h: w.client.post(
+            f"/api/admin/users/{w.target.id}/reset-password",
+            json={"password": RESET_PASSWORD},
+            headers=h,
+        ),
+        "instance",
+        "user.updated",
+        _check_target_password_reset,
+    ),
 }
 
 # fmt: off
@@ -622,6 +643,7 @@ MATRIX = [
     ("delete_project",                          403,      403,       403,   204,   204),
     ("list_members",                            403,      200,       200,   200,   200),
     ("list_activity",                           403,      200,       200,   200,   200),
+    ("list_activity_filters",                   403,      200,       200,   200,   200),
     ("add_member",                              403,      403,       403,   201,   201),
     ("change_member_role",                      403,      403,       403,   200,   200),
     ("remove_member",                           403,      403,       403,   204,   204),
@@ -664,6 +686,7 @@ MATRIX = [
     ("list_users",                              403,      403,       403,   403,   200),
     ("create_user",                             403,      403,       403,   403,   201),
     ("make_user_admin",                         403,      403,       403,   403,   200),
+    ("reset_user_password",                     403,      403,       403,   403,   200),
 ]
 # fmt: on
 
