@@ -368,6 +368,39 @@ async def test_tool_call_of_another_projects_server_is_not_found(world, make_per
     assert rows(world.engine, McpServer, col(McpServer.id) == theirs)[0].status == "unknown"
 
 
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"arguments": "text=hi"}, ("arguments",)),
+        ({"arguments": ["hi"]}, ("arguments",)),
+        (b"{not json", ("json",)),
+    ],
+)
+async def test_a_tool_call_with_a_bad_body_is_422_and_calls_nothing(world, body, words):
+    sid = world.add_server(fixture_server_in("fixture"))
+    async with httpx.AsyncClient(timeout=60) as http:
+        response = await http.post(
+            world.url(f"/{sid}/tools/echo/call"),
+            headers={**world.developer.headers, "content-type": "application/json"},
+            **({"content": body} if isinstance(body, bytes) else {"json": body}),
+        )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and all(w in detail.lower() for w in words), detail
+    await world.flushed()
+    assert rows(world.engine, ToolCallLog) == []
+    assert world.live.gateway.pool.running(str(sid)) is None  # nothing was started either
+
+
+async def test_live_operations_on_a_malformed_server_id_are_refused(world):
+    for suffix in ("/not-a-server/refresh", "/not-a-server/restart", "/not-a-server/tools/x/call"):
+        response = await world.post(world.developer, suffix, {"arguments": {}})
+        assert response.status_code in (404, 422), response.text
+        assert isinstance(response.json()["detail"], str)
+    await world.flushed()
+    assert rows(world.engine, ToolCallLog) == []
+
+
 async def test_disabling_a_refreshed_server_stops_its_process(world):
     sid = world.add_server(fixture_server_in("fixture"))
     ok(await world.post(world.developer, f"/{sid}/refresh"))
