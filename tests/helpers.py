@@ -7,10 +7,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[1]
+FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
+"""Our own MCP server (tests/fixtures/mcp_fixture_server.py); its docstring lists its tools."""
 EVERYTHING_VERSION = "2026.8.31"
 
 
@@ -44,3 +47,19 @@ def _installed_version(package: Path) -> str | None:
         return json.loads((package / "package.json").read_text())["version"]
     except (OSError, ValueError, KeyError):
         return None
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    """The JSON of a response that must have ``status`` (None for an empty body)."""
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    return response.json() if response.content else None
+
+
+def refused(response: Any, status: int, *words: str) -> str:
+    """The ``detail`` of a refusal with ``status``: a string that mentions each of ``words``."""
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    detail = response.json()["detail"]
+    assert isinstance(detail, str), f"detail is not a string: {detail!r}"
+    for word in words:
+        assert word.lower() in detail.lower(), f"{word!r} not in {detail!r}"
+    return detail

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -22,10 +20,6 @@ from starlette.routing import Mount
 from mcp_orch_app.api.app import create_api
 from mcp_orch_app.gateway.log_writer import LogWriter
 from mcp_orch_app.gateway.runtime import Gateway, gateway_lifespan
-
-CHECKOUT = Path(__file__).resolve().parents[1]
-FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
-FIXTURE_COMMAND = [sys.executable, str(FIXTURE_SERVER)]
 
 
 @dataclass

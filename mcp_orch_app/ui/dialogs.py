@@ -63,26 +63,36 @@ def form_dialog(
     )
 
 
+def _confirm_content(
+    title, description: str, confirm_label, on_confirm, on_cancel=None, **props
+) -> rx.Component:
+    cancel = {"on_click": on_cancel} if on_cancel is not None else {}
+    return rx.alert_dialog.content(
+        rx.alert_dialog.title(title),
+        rx.alert_dialog.description(description, size="2"),
+        rx.hstack(
+            rx.alert_dialog.cancel(
+                rx.button("Cancel", variant="soft", color_scheme="gray", **cancel)
+            ),
+            rx.alert_dialog.action(
+                rx.button(confirm_label, color_scheme="red", on_click=on_confirm)
+            ),
+            justify="end",
+            spacing="3",
+            margin_top="var(--space-4)",
+        ),
+        max_width="420px",
+        **props,
+    )
+
+
 def confirm_dialog(
     trigger: rx.Component, title, description: str, confirm_label, on_confirm
 ) -> rx.Component:
     """Asks before something that cannot be undone; the red button does it."""
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(trigger),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(description, size="2"),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(confirm_label, color_scheme="red", on_click=on_confirm)
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="var(--space-4)",
-            ),
-            max_width="420px",
-        ),
+        _confirm_content(title, description, confirm_label, on_confirm),
     )
 
 
@@ -92,22 +102,8 @@ def confirm_dialog_for(
     """``confirm_dialog`` opened by state (``open_``) instead of a trigger: one dialog for a
     whole table, rather than one per row."""
     return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(description, size="2"),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", color_scheme="gray", on_click=on_cancel)
-                ),
-                rx.alert_dialog.action(
-                    rx.button(confirm_label, color_scheme="red", on_click=on_confirm)
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="var(--space-4)",
-            ),
-            max_width="420px",
-            on_escape_key_down=on_cancel,
+        _confirm_content(
+            title, description, confirm_label, on_confirm, on_cancel, on_escape_key_down=on_cancel
         ),
         open=open_,
     )

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,14 +37,9 @@ from mcp_orch_app.models import Activity, LoginSession, Role
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services import api_keys, projects, servers, teams, tools
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn, TeamIn
+from tests.helpers import FIXTURE_SERVER, ok
 
 ROLES = ("non_member", "reporter", "developer", "owner", "admin")
-FIXTURE_SERVER = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_fixture_server.py"
-
-
-def _ok(response, status: int) -> Any:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    return response.json() if response.content else None
 
 
 @dataclass
@@ -170,25 +164,25 @@ def _new_activity(engine, after_id: int) -> list[Activity]:
 
 
 def _member_roles(w: World, path: str) -> dict[str, str]:
-    return {m["user_id"]: m["role"] for m in _ok(w.client.get(path, headers=w.admin), 200)}
+    return {m["user_id"]: m["role"] for m in ok(w.client.get(path, headers=w.admin), 200)}
 
 
 def _server_names(w: World) -> set[str]:
-    return {s["name"] for s in _ok(w.client.get(w.p("/servers"), headers=w.admin), 200)}
+    return {s["name"] for s in ok(w.client.get(w.p("/servers"), headers=w.admin), 200)}
 
 
 def _key_status(w: World) -> dict[str, str]:
     return {
-        k["name"]: k["status"] for k in _ok(w.client.get(w.p("/api-keys"), headers=w.admin), 200)
+        k["name"]: k["status"] for k in ok(w.client.get(w.p("/api-keys"), headers=w.admin), 200)
     }
 
 
 def _check_project_renamed(w, _r):
-    assert _ok(w.client.get(w.p(), headers=w.admin), 200)["name"] == "Renamed"
+    assert ok(w.client.get(w.p(), headers=w.admin), 200)["name"] == "Renamed"
 
 
 def _check_project_open(w, _r):
-    assert _ok(w.client.get(w.p(), headers=w.admin), 200)["allow_anonymous"] is True
+    assert ok(w.client.get(w.p(), headers=w.admin), 200)["allow_anonymous"] is True
 
 
 def _check_project_gone(w, _r):
@@ -218,7 +212,7 @@ def _check_target_gone(path: str):
 
 
 def _project_team_ids(w: World) -> set[str]:
-    return {t["team_id"] for t in _ok(w.client.get(w.p("/teams"), headers=w.admin), 200)}
+    return {t["team_id"] for t in ok(w.client.get(w.p("/teams"), headers=w.admin), 200)}
 
 
 def _check_spare_added(w, _r):
@@ -237,12 +231,12 @@ def _check_server_created(name: str):
 
 
 def _check_server_edited(w, _r):
-    server = _ok(w.client.get(w.p(f"/servers/{w.server_id}"), headers=w.admin), 200)
+    server = ok(w.client.get(w.p(f"/servers/{w.server_id}"), headers=w.admin), 200)
     assert server["description"] == "edited"
 
 
 def _check_server_open(w, _r):
-    server = _ok(w.client.get(w.p(f"/servers/{w.server_id}"), headers=w.admin), 200)
+    server = ok(w.client.get(w.p(f"/servers/{w.server_id}"), headers=w.admin), 200)
     assert server["allow_anonymous"] is True
 
 
@@ -252,7 +246,7 @@ def _check_server_deleted(w, _r):
 
 
 def _check_server_disabled(w, _r):
-    server = _ok(w.client.get(w.p(f"/servers/{w.server_id}"), headers=w.admin), 200)
+    server = ok(w.client.get(w.p(f"/servers/{w.server_id}"), headers=w.admin), 200)
     assert server["enabled"] is False
     assert server["status"] == "disabled"
 
@@ -268,7 +262,7 @@ def _check_key_revoked(w, _r):
 
 
 def _tool_enabled(w: World) -> dict[str, bool]:
-    listed = _ok(w.client.get(w.p(f"/servers/{w.server_id}/tools"), headers=w.admin), 200)
+    listed = ok(w.client.get(w.p(f"/servers/{w.server_id}/tools"), headers=w.admin), 200)
     return {t["name"]: t["enabled"] for t in listed}
 
 
@@ -295,11 +289,11 @@ def _check_export(w, response):
 
 
 def _check_signup_closed(w, _r):
-    assert _ok(w.client.get("/api/admin/settings", headers=w.admin), 200) == {"signup_open": False}
+    assert ok(w.client.get("/api/admin/settings", headers=w.admin), 200) == {"signup_open": False}
 
 
 def _admin_users(w: World) -> dict[str, dict]:
-    return {u["email"]: u for u in _ok(w.client.get("/api/admin/users", headers=w.admin), 200)}
+    return {u["email"]: u for u in ok(w.client.get("/api/admin/users", headers=w.admin), 200)}
 
 
 def _check_user_created(w, _r):
@@ -342,7 +336,7 @@ def _live(path: Callable[[World], str], json: Any = None):
 
 
 def _live_server(w: World) -> dict[str, Any]:
-    return _ok(w.client.get(w.p(f"/servers/{w.live_server_id}"), headers=w.admin), 200)
+    return ok(w.client.get(w.p(f"/servers/{w.live_server_id}"), headers=w.admin), 200)
 
 
 def _check_live_server_online(w, response):
@@ -732,12 +726,12 @@ def test_role_matrix(world, engine, operation, role, expected):
     assert row.actor_id == actor.id
     assert row.actor_name == actor.actor.name
     if op.feed == "project":
-        feed = _ok(world.client.get(world.p("/activity"), headers=world.admin), 200)
+        feed = ok(world.client.get(world.p("/activity"), headers=world.admin), 200)
         assert {"action": op.action, "actor_name": actor.actor.name} in [
             {"action": a["action"], "actor_name": a["actor_name"]} for a in feed
         ]
     elif op.feed == "team":
-        feed = _ok(world.client.get(world.t("/activity"), headers=world.admin), 200)
+        feed = ok(world.client.get(world.t("/activity"), headers=world.admin), 200)
         assert any(a["action"] == op.action and a["actor_name"] == actor.actor.name for a in feed)
     else:  # instance-level rows: administration, and a deleted project (its own feed is gone)
         assert row.project_id is None
@@ -752,10 +746,10 @@ def test_role_matrix(world, engine, operation, role, expected):
 @pytest.mark.parametrize("role", ["non_member", "reporter", "owner"])
 def test_non_admin_asking_for_all_projects_sees_only_their_own(world, make_person, role):
     stranger = make_person("Stranger")
-    _ok(world.client.post("/api/projects", json={"name": "Hidden"}, headers=stranger.headers), 201)
+    ok(world.client.post("/api/projects", json={"name": "Hidden"}, headers=stranger.headers), 201)
     names = {
         p["name"]
-        for p in _ok(world.client.get("/api/projects?all=true", headers=world.headers(role)), 200)
+        for p in ok(world.client.get("/api/projects?all=true", headers=world.headers(role)), 200)
     }
     assert "Hidden" not in names
     assert ("Apollo" in names) is (role != "non_member")
@@ -763,18 +757,18 @@ def test_non_admin_asking_for_all_projects_sees_only_their_own(world, make_perso
 
 def test_admin_asking_for_all_projects_sees_every_project(world, make_person):
     stranger = make_person("Stranger")
-    _ok(world.client.post("/api/projects", json={"name": "Hidden"}, headers=stranger.headers), 201)
-    projects = _ok(world.client.get("/api/projects?all=true", headers=world.admin), 200)
+    ok(world.client.post("/api/projects", json={"name": "Hidden"}, headers=stranger.headers), 201)
+    projects = ok(world.client.get("/api/projects?all=true", headers=world.admin), 200)
     assert {p["name"] for p in projects} == {"Apollo", "Hidden"}
     assert {p["my_role"] for p in projects} == {"owner"}
-    assert _ok(world.client.get("/api/projects", headers=world.admin), 200) == []
+    assert ok(world.client.get("/api/projects", headers=world.admin), 200) == []
 
 
 def test_non_admin_asking_for_all_teams_sees_only_their_own(world):
-    teams = _ok(world.client.get("/api/teams?all=true", headers=world.headers("reporter")), 200)
+    teams = ok(world.client.get("/api/teams?all=true", headers=world.headers("reporter")), 200)
     assert [t["name"] for t in teams] == ["Core"]
     assert (
-        _ok(world.client.get("/api/teams?all=true", headers=world.headers("non_member")), 200) == []
+        ok(world.client.get("/api/teams?all=true", headers=world.headers("non_member")), 200) == []
     )
 
 
@@ -784,7 +778,7 @@ def test_non_admin_cannot_make_themselves_admin(world):
         f"/api/admin/users/{me.id}", json={"is_admin": True}, headers=me.headers
     )
     assert response.status_code == 403
-    assert _ok(world.client.get("/api/auth/me", headers=me.headers), 200)["is_admin"] is False
+    assert ok(world.client.get("/api/auth/me", headers=me.headers), 200)["is_admin"] is False
 
 
 # --- objects of another project are not reachable through your own ---------------------------
@@ -795,14 +789,14 @@ def other_project(world, make_person):
     """A project of someone else, with a server and a key; ``world``'s owner is not in it."""
     stranger = make_person("Stranger")
     h = stranger.headers
-    pid = _ok(world.client.post("/api/projects", json={"name": "Zeus"}, headers=h), 201)["id"]
-    sid = _ok(
+    pid = ok(world.client.post("/api/projects", json={"name": "Zeus"}, headers=h), 201)["id"]
+    sid = ok(
         world.client.post(
             f"/api/projects/{pid}/servers", json={"name": "secret", "command": "uvx"}, headers=h
         ),
         201,
     )["id"]
-    kid = _ok(
+    kid = ok(
         world.client.post(f"/api/projects/{pid}/api-keys", json={"name": "k"}, headers=h), 201
     )["id"]
     return {"pid": pid, "sid": sid, "kid": kid, "headers": h}
@@ -851,7 +845,7 @@ def test_owner_cannot_reach_another_projects_objects_through_their_own_project(
     world, engine, other_project, method, suffix, body
 ):
     other = other_project
-    stranger_id = _ok(world.client.get("/api/auth/me", headers=other["headers"]), 200)["id"]
+    stranger_id = ok(world.client.get("/api/auth/me", headers=other["headers"]), 200)["id"]
     path = world.p(suffix.format(sid=other["sid"], kid=other["kid"], stranger=stranger_id))
     before = db_state(engine)
 
@@ -863,7 +857,7 @@ def test_owner_cannot_reach_another_projects_objects_through_their_own_project(
     server = world.client.get(
         f"/api/projects/{other['pid']}/servers/{other['sid']}", headers=other["headers"]
     )
-    assert _ok(server, 200)["description"] == ""
+    assert ok(server, 200)["description"] == ""
 
 
 # --- members leaving, and the last owner ------------------------------------------------------
@@ -875,7 +869,7 @@ def test_reporter_can_leave_the_project_themselves(world, engine):
     assert response.status_code == 204
     assert str(reporter.id) not in _member_roles(world, world.p("/members"))
     assert world.client.get(world.p(), headers=reporter.headers).status_code == 403
-    feed = _ok(world.client.get(world.p("/activity?action=member.left"), headers=world.admin), 200)
+    feed = ok(world.client.get(world.p("/activity?action=member.left"), headers=world.admin), 200)
     assert [a["actor_name"] for a in feed] == ["Rita"]
 
 
@@ -902,7 +896,7 @@ def test_reporter_cannot_promote_themselves(world):
 
 def test_demoted_developer_loses_server_rights_at_once(world):
     developer = world.people["developer"]
-    _ok(
+    ok(
         world.client.patch(
             world.p(f"/members/{developer.id}"),
             json={"role": "reporter"},
@@ -919,7 +913,7 @@ def test_demoted_developer_loses_server_rights_at_once(world):
 
 def test_removed_member_loses_access_at_once(world):
     developer = world.people["developer"]
-    _ok(
+    ok(
         world.client.delete(world.p(f"/members/{developer.id}"), headers=world.headers("owner")),
         204,
     )
@@ -929,12 +923,12 @@ def test_removed_member_loses_access_at_once(world):
 def test_developer_can_edit_and_close_a_server_an_owner_opened(world):
     server = world.p(f"/servers/{world.server_id}")
     owner, developer = world.headers("owner"), world.headers("developer")
-    _ok(world.client.patch(server, json={"allow_anonymous": True}, headers=owner), 200)
+    ok(world.client.patch(server, json={"allow_anonymous": True}, headers=owner), 200)
 
     edited = world.client.patch(server, json={"description": "still open"}, headers=developer)
-    assert _ok(edited, 200)["allow_anonymous"] is True
+    assert ok(edited, 200)["allow_anonymous"] is True
     closed = world.client.patch(server, json={"allow_anonymous": False}, headers=developer)
-    assert _ok(closed, 200)["allow_anonymous"] is False
+    assert ok(closed, 200)["allow_anonymous"] is False
 
 
 # --- authentication ---------------------------------------------------------------------------
@@ -1072,7 +1066,7 @@ def _revoked_by_logout(world, api_client, make_person):
 
 def _revoked_by_logout_everywhere(world, api_client, make_person):
     person = make_person("Leaver")
-    _ok(api_client.post("/api/auth/logout-all", headers=person.headers), 200)
+    ok(api_client.post("/api/auth/logout-all", headers=person.headers), 200)
     return person.headers
 
 
@@ -1089,7 +1083,7 @@ def _expired_session(world, api_client, make_person):
 
 def _deactivated_user(world, api_client, make_person):
     person = make_person("Gone")
-    _ok(
+    ok(
         api_client.patch(
             f"/api/admin/users/{person.id}", json={"is_active": False}, headers=world.admin
         ),
@@ -1143,7 +1137,7 @@ def test_forged_or_dead_token_is_refused_with_401(world, engine, api_client, mak
 
 def test_logout_revokes_only_that_token(world, api_client):
     owner = world.people["owner"]
-    login = _ok(
+    login = ok(
         api_client.post(
             "/api/auth/login", json={"email": owner.email, "password": "correct horse battery"}
         ),

@@ -19,23 +19,9 @@ from mcp_orch_app import db
 from mcp_orch_app.models import Activity, LoginSession, McpServer
 from mcp_orch_app.services import api_keys, projects, servers, teams
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn, TeamIn
+from tests.helpers import ok, refused
 
 PASSWORD = "correct horse battery"  # the password of every make_person account (conftest)
-
-
-def _ok(response, status: int) -> Any:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    return response.json() if response.content else None
-
-
-def _refused(response, status: int, *words: str) -> str:
-    """The response is ``status`` with a string detail that mentions each of ``words``."""
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    detail = response.json()["detail"]
-    assert isinstance(detail, str), f"detail is not a string: {detail!r}"
-    for word in words:
-        assert word.lower() in detail.lower(), f"{word!r} not in {detail!r}"
-    return detail
 
 
 class Site:
@@ -66,7 +52,7 @@ class Site:
         return f"/api/projects/{self.pid}{suffix}"
 
     def get(self, path: str, headers=None) -> Any:
-        return _ok(self.client.get(path, headers=headers or self.admin.headers), 200)
+        return ok(self.client.get(path, headers=headers or self.admin.headers), 200)
 
     def snapshot(self) -> dict[str, list[str]]:
         """Every row of every table (only a login session's ``last_seen_at`` may move: each
@@ -138,7 +124,7 @@ SIGNUP_CASES = [
 @pytest.mark.parametrize(("body", "status", "words"), SIGNUP_CASES)
 def test_signup_with_bad_input_is_refused_and_creates_no_account(site, body, status, words):
     before = site.snapshot()
-    _refused(site.client.post("/api/auth/signup", json=body), status, *words)
+    refused(site.client.post("/api/auth/signup", json=body), status, *words)
     assert site.snapshot() == before
 
 
@@ -147,12 +133,12 @@ def test_signup_with_malformed_json_is_refused(site):
     response = site.client.post(
         "/api/auth/signup", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    _refused(response, 422, "JSON")
+    refused(response, 422, "JSON")
     assert site.snapshot() == before
 
 
 def test_signup_when_closed_is_refused(site):
-    _ok(
+    ok(
         site.client.put(
             "/api/admin/settings", json={"signup_open": False}, headers=site.admin.headers
         ),
@@ -160,7 +146,7 @@ def test_signup_when_closed_is_refused(site):
     )
     before = site.snapshot()
     body = {"email": "late@example.com", "password": "long enough pw"}
-    _refused(site.client.post("/api/auth/signup", json=body), 403, "closed")
+    refused(site.client.post("/api/auth/signup", json=body), 403, "closed")
     assert site.snapshot() == before
 
 
@@ -182,26 +168,26 @@ def test_login_with_bad_credentials_is_401_without_a_session(site, engine, email
     sessions = _login_sessions(engine, site.owner.id)
     response = site.client.post("/api/auth/login", json={"email": email, "password": password})
     # One message for all: it must not tell which of the two was wrong.
-    assert _refused(response, 401) == "Incorrect email or password."
+    assert refused(response, 401) == "Incorrect email or password."
     assert response.headers["www-authenticate"] == "Bearer"
     assert _login_sessions(engine, site.owner.id) == sessions
 
 
 def test_login_without_password_field_is_422(site):
     response = site.client.post("/api/auth/login", json={"email": "olivia@example.com"})
-    _refused(response, 422, "password", "required")
+    refused(response, 422, "password", "required")
 
 
 def test_login_with_the_right_password_works(site):
     body = {"email": "Olivia@Example.com", "password": PASSWORD}
-    assert _ok(site.client.post("/api/auth/login", json=body), 200)["token_type"] == "bearer"
+    assert ok(site.client.post("/api/auth/login", json=body), 200)["token_type"] == "bearer"
 
 
 # --- own profile and password -----------------------------------------------------------------
 
 
 def test_profile_with_empty_name_is_refused(site):
-    _refused(
+    refused(
         site.client.patch("/api/auth/me", json={"name": "  "}, headers=site.owner.headers),
         422,
         "name",
@@ -212,7 +198,7 @@ def test_profile_with_empty_name_is_refused(site):
 def test_password_change_with_wrong_current_password_is_refused(site):
     body = {"current_password": "not it", "new_password": "a brand new password"}
     response = site.client.post("/api/auth/password", json=body, headers=site.owner.headers)
-    _refused(response, 422, "current password")
+    refused(response, 422, "current password")
     login = {"email": site.owner.email, "password": PASSWORD}
     assert site.client.post("/api/auth/login", json=login).status_code == 200
 
@@ -220,7 +206,7 @@ def test_password_change_with_wrong_current_password_is_refused(site):
 def test_password_change_to_a_short_password_is_refused(site):
     body = {"current_password": PASSWORD, "new_password": "short"}
     response = site.client.post("/api/auth/password", json=body, headers=site.owner.headers)
-    _refused(response, 422, "password", "8")
+    refused(response, 422, "password", "8")
     login = {"email": site.owner.email, "password": PASSWORD}
     assert site.client.post("/api/auth/login", json=login).status_code == 200
 
@@ -244,14 +230,14 @@ PROJECT_BODIES = [
 def test_project_create_with_bad_body_is_422_and_creates_nothing(site, body, words):
     before = site.snapshot()
     response = site.client.post("/api/projects", json=body, headers=site.owner.headers)
-    _refused(response, 422, *words)
+    refused(response, 422, *words)
     assert site.snapshot() == before
 
 
 def test_project_create_without_body_is_422_and_creates_nothing(site):
     before = site.snapshot()
     response = site.client.post("/api/projects", headers=site.owner.headers)
-    _refused(response, 422, "body")
+    refused(response, 422, "body")
     assert site.snapshot() == before
 
 
@@ -262,7 +248,7 @@ def test_project_create_with_malformed_json_is_422_and_creates_nothing(site):
         content=b"{not json",
         headers={**site.owner.headers, "Content-Type": "application/json"},
     )
-    _refused(response, 422, "not valid JSON")
+    refused(response, 422, "not valid JSON")
     assert site.snapshot() == before
 
 
@@ -278,7 +264,7 @@ def test_project_create_with_malformed_json_is_422_and_creates_nothing(site):
 def test_project_update_with_bad_body_is_422_and_changes_nothing(site, body, words):
     before = site.snapshot()
     response = site.client.patch(site.p(), json=body, headers=site.owner.headers)
-    _refused(response, 422, *words)
+    refused(response, 422, *words)
     assert site.snapshot() == before
 
 
@@ -287,7 +273,7 @@ def test_project_update_with_bad_body_is_422_and_changes_nothing(site, body, wor
 )
 def test_activity_with_bad_query_is_422(site, query):
     field = query.split("=")[0]
-    _refused(site.client.get(site.p(f"/activity?{query}"), headers=site.owner.headers), 422, field)
+    refused(site.client.get(site.p(f"/activity?{query}"), headers=site.owner.headers), 422, field)
 
 
 # --- members ----------------------------------------------------------------------------------
@@ -321,7 +307,7 @@ MEMBER_CASES = [
 def test_member_add_with_bad_input_is_refused_and_adds_nobody(site, body, status, words):
     before = site.snapshot()
     response = site.client.post(site.p("/members"), json=body, headers=site.owner.headers)
-    _refused(response, status, *words)
+    refused(response, status, *words)
     assert site.snapshot() == before
 
 
@@ -329,12 +315,12 @@ def test_member_add_with_bad_input_is_refused_and_adds_nobody(site, body, status
 def test_team_member_add_with_bad_input_is_refused_and_adds_nobody(site, body, status, words):
     before = site.snapshot()
     path = f"/api/teams/{site.tid}/members"
-    _refused(site.client.post(path, json=body, headers=site.owner.headers), status, *words)
+    refused(site.client.post(path, json=body, headers=site.owner.headers), status, *words)
     assert site.snapshot() == before
 
 
 def test_member_role_change_to_unknown_role_is_422(site):
-    _ok(
+    ok(
         site.client.post(
             site.p("/members"),
             json={"email": site.other.email, "role": "reporter"},
@@ -346,15 +332,15 @@ def test_member_role_change_to_unknown_role_is_422(site):
     response = site.client.patch(
         site.p(f"/members/{site.other.id}"), json={"role": "superuser"}, headers=site.owner.headers
     )
-    _refused(response, 422, "role")
+    refused(response, 422, "role")
     assert site.snapshot() == before
 
 
 def test_adding_a_team_twice_is_409(site):
     body = {"team_id": site.tid, "role": "reporter"}
-    _ok(site.client.post(site.p("/teams"), json=body, headers=site.owner.headers), 201)
+    ok(site.client.post(site.p("/teams"), json=body, headers=site.owner.headers), 201)
     before = site.snapshot()
-    _refused(
+    refused(
         site.client.post(site.p("/teams"), json=body, headers=site.owner.headers),
         409,
         "Core",
@@ -366,7 +352,7 @@ def test_adding_a_team_twice_is_409(site):
 def test_adding_a_team_with_a_malformed_id_is_422(site):
     before = site.snapshot()
     body = {"team_id": "abc", "role": "reporter"}
-    _refused(
+    refused(
         site.client.post(site.p("/teams"), json=body, headers=site.owner.headers), 422, "team_id"
     )
     assert site.snapshot() == before
@@ -539,7 +525,7 @@ SERVER_CASES = [
 def test_server_create_with_bad_input_is_refused_and_writes_nothing(site, body, status, words):
     before = site.snapshot()
     response = site.client.post(site.p("/servers"), json=body, headers=site.owner.headers)
-    _refused(response, status, *words)
+    refused(response, status, *words)
     assert site.snapshot() == before
 
 
@@ -550,12 +536,12 @@ def test_server_create_with_malformed_json_is_422(site):
         content=b'{"name": "beta", "command": ',
         headers={**site.owner.headers, "Content-Type": "application/json"},
     )
-    _refused(response, 422, "not valid JSON")
+    refused(response, 422, "not valid JSON")
     assert site.snapshot() == before
 
 
 def test_server_rename_to_an_existing_name_is_409_and_changes_nothing(site):
-    _ok(
+    ok(
         site.client.post(
             site.p("/servers"), json={"name": "beta", "command": "npx"}, headers=site.owner.headers
         ),
@@ -568,7 +554,7 @@ def test_server_rename_to_an_existing_name_is_409_and_changes_nothing(site):
             json={"name": name, "description": "renamed"},
             headers=site.owner.headers,
         )
-        _refused(response, 409, "already exists")
+        refused(response, 409, "already exists")
     assert site.snapshot() == before
     assert site.get(site.p(f"/servers/{site.sid}"))["name"] == "alpha"
 
@@ -577,7 +563,7 @@ def test_server_rename_changing_only_the_case_of_its_own_name_is_allowed(site):
     response = site.client.patch(
         site.p(f"/servers/{site.sid}"), json={"name": "Alpha"}, headers=site.owner.headers
     )
-    assert _ok(response, 200)["name"] == "Alpha"
+    assert ok(response, 200)["name"] == "Alpha"
 
 
 SERVER_PATCH_CASES = [
@@ -610,7 +596,7 @@ def test_server_update_with_bad_input_is_422_and_changes_nothing(site, engine, b
     response = site.client.patch(
         site.p(f"/servers/{site.sid}"), json=body, headers=site.owner.headers
     )
-    _refused(response, 422, *words)
+    refused(response, 422, *words)
     assert site.snapshot() == before
     after = _stored_server(engine, site.sid)
     assert (after.name, after.command, after.env, after.timeout_seconds, after.transport) == (
@@ -632,7 +618,7 @@ def test_server_update_keeps_env_values_sent_back_masked(site, engine):
     updated = site.client.patch(
         site.p(f"/servers/{site.sid}"), json={"env": env}, headers=site.owner.headers
     )
-    assert "s3cret" not in str(_ok(updated, 200))
+    assert "s3cret" not in str(ok(updated, 200))
     assert _stored_server(engine, site.sid).env == {
         "API_TOKEN": "s3cret-token-value",
         "SHORT": "abc",
@@ -646,7 +632,7 @@ def test_server_update_keeps_env_values_sent_back_masked(site, engine):
         json={"env": shown["env"], "description": "second edit"},
         headers=site.owner.headers,
     )
-    assert _ok(response, 200)["description"] == "second edit"
+    assert ok(response, 200)["description"] == "second edit"
     stored = _stored_server(engine, site.sid)
     assert stored.env == {"API_TOKEN": "s3cret-token-value", "SHORT": "abc", "REGION": "eu-west-1"}
     export = site.get(site.p("/servers/export"), site.owner.headers)
@@ -658,7 +644,7 @@ def test_server_update_keeps_env_values_sent_back_masked(site, engine):
         json={"env": {"API_TOKEN": "rotated-token-value", "REGION": shown["env"]["REGION"]}},
         headers=site.owner.headers,
     )
-    _ok(response, 200)
+    ok(response, 200)
     assert _stored_server(engine, site.sid).env == {
         "API_TOKEN": "rotated-token-value",
         "REGION": "eu-west-1",
@@ -666,7 +652,7 @@ def test_server_update_keeps_env_values_sent_back_masked(site, engine):
 
 
 def test_server_update_keeps_headers_sent_back_masked(site, engine):
-    created = _ok(
+    created = ok(
         site.client.post(
             site.p("/servers"),
             json={
@@ -685,7 +671,7 @@ def test_server_update_keeps_headers_sent_back_masked(site, engine):
         json={"url": "https://example.org/mcp", "headers": created["headers"]},
         headers=site.owner.headers,
     )
-    assert _ok(response, 200)["url"] == "https://example.org/mcp"
+    assert ok(response, 200)["url"] == "https://example.org/mcp"
     assert _stored_server(engine, created["id"]).headers == {
         "Authorization": "Bearer upstream-secret-123"
     }
@@ -718,7 +704,7 @@ def test_import_creates_the_good_entries_and_names_each_bad_one(site, engine):
     response = site.client.post(
         site.p("/servers/import"), json=document, headers=site.owner.headers
     )
-    result = _ok(response, 200)
+    result = ok(response, 200)
 
     assert [c["name"] for c in result["created"]] == ["good-one", "good-remote"]
     reasons = {e["name"]: e["error"] for e in result["errors"]}
@@ -769,7 +755,7 @@ def test_import_creates_the_good_entries_and_names_each_bad_one(site, engine):
 
 def test_import_of_two_names_differing_only_in_case_creates_the_first(site):
     document = {"mcpServers": {"dup": {"command": "uvx"}, "DUP": {"command": "npx"}}}
-    result = _ok(
+    result = ok(
         site.client.post(site.p("/servers/import"), json=document, headers=site.owner.headers), 200
     )
     assert [c["name"] for c in result["created"]] == ["dup"]
@@ -793,7 +779,7 @@ def test_import_of_a_document_without_servers_is_422_and_writes_nothing(site, do
     response = site.client.post(
         site.p("/servers/import"), json=document, headers=site.owner.headers
     )
-    _refused(response, 422, *words)
+    refused(response, 422, *words)
     assert site.snapshot() == before
 
 
@@ -804,13 +790,13 @@ def test_import_of_malformed_json_is_422_and_writes_nothing(site):
         content=b'{"mcpServers": {"time": {"command": "uvx",}}',
         headers={**site.owner.headers, "Content-Type": "application/json"},
     )
-    _refused(response, 422, "not valid JSON")
+    refused(response, 422, "not valid JSON")
     assert site.snapshot() == before
 
 
 def test_import_without_body_is_422(site):
     before = site.snapshot()
-    _refused(site.client.post(site.p("/servers/import"), headers=site.owner.headers), 422, "body")
+    refused(site.client.post(site.p("/servers/import"), headers=site.owner.headers), 422, "body")
     assert site.snapshot() == before
 
 
@@ -850,7 +836,7 @@ _PAST_NAIVE = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None).isof
 def test_api_key_create_with_bad_input_is_refused_and_creates_no_key(site, body, status, words):
     before = site.snapshot()
     response = site.client.post(site.p("/api-keys"), json=body, headers=site.owner.headers)
-    _refused(response, status, *words)
+    refused(response, status, *words)
     assert "key" not in response.json()
     assert site.snapshot() == before
 
@@ -869,7 +855,7 @@ def test_api_key_create_with_bad_input_is_refused_and_creates_no_key(site, body,
 )
 def test_team_create_with_bad_name_is_422_and_creates_no_team(site, body, words):
     before = site.snapshot()
-    _refused(site.client.post("/api/teams", json=body, headers=site.owner.headers), 422, *words)
+    refused(site.client.post("/api/teams", json=body, headers=site.owner.headers), 422, *words)
     assert site.snapshot() == before
 
 
@@ -898,7 +884,7 @@ def test_team_create_with_bad_name_is_422_and_creates_no_team(site, body, words)
 )
 def test_admin_user_create_with_bad_input_is_refused(site, body, status, words):
     before = site.snapshot()
-    _refused(
+    refused(
         site.client.post("/api/admin/users", json=body, headers=site.admin.headers), status, *words
     )
     assert site.snapshot() == before
@@ -909,7 +895,7 @@ def test_admin_cannot_remove_their_own_admin_rights(site):
     response = site.client.patch(
         f"/api/admin/users/{site.admin.id}", json={"is_admin": False}, headers=site.admin.headers
     )
-    _refused(response, 422, "your own")
+    refused(response, 422, "your own")
     assert site.snapshot() == before
 
 
@@ -918,7 +904,7 @@ def test_admin_settings_with_a_non_boolean_is_422(site):
     response = site.client.put(
         "/api/admin/settings", json={"signup_open": "maybe"}, headers=site.admin.headers
     )
-    _refused(response, 422, "signup_open")
+    refused(response, 422, "signup_open")
     assert site.snapshot() == before
 
 
@@ -980,19 +966,19 @@ def test_unknown_id_is_404_and_changes_nothing(site, method, path, body, who, ki
     person = site.owner if who == "owner" else site.admin
     url = path.format(x=make_id(), pid=site.pid, tid=site.tid)
     response = site.client.request(method, url, json=body, headers=person.headers)
-    _refused(response, 404, kind)
+    refused(response, 404, kind)
     assert site.snapshot() == before
 
 
 def test_adding_an_unknown_team_to_a_project_is_404(site):
     before = site.snapshot()
     body = {"team_id": str(uuid.uuid4()), "role": "reporter"}
-    _refused(site.client.post(site.p("/teams"), json=body, headers=site.owner.headers), 404, "team")
+    refused(site.client.post(site.p("/teams"), json=body, headers=site.owner.headers), 404, "team")
     assert site.snapshot() == before
 
 
 def test_removing_a_user_who_is_not_a_member_is_404(site):
     before = site.snapshot()
     response = site.client.delete(site.p(f"/members/{site.other.id}"), headers=site.owner.headers)
-    _refused(response, 404, "not a member")
+    refused(response, 404, "not a member")
     assert site.snapshot() == before

@@ -13,15 +13,7 @@ from mcp_orch_app import db
 from mcp_orch_app.models import Activity, ToolPreference
 from mcp_orch_app.services import projects, servers, tools
 from mcp_orch_app.services.schemas import ServerIn
-
-
-def _refused(response, status: int, *words: str) -> str:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    detail = response.json()["detail"]
-    assert isinstance(detail, str), f"detail is not a string: {detail!r}"
-    for word in words:
-        assert word.lower() in detail.lower(), f"{word!r} not in {detail!r}"
-    return detail
+from tests.helpers import refused
 
 
 class Site:
@@ -110,12 +102,12 @@ TOOL_CALL_CASES = [
     ],
 )
 def test_bad_tool_call_query_is_422(site, params, words):
-    _refused(site.get("/tool-calls", **params), 422, *words)
+    refused(site.get("/tool-calls", **params), 422, *words)
 
 
 def test_tool_calls_of_an_unknown_server_is_404(site):
-    _refused(site.get("/tool-calls", server_id=str(uuid.uuid4())), 404, "server")
-    _refused(site.get("/tool-calls", server_id="alpha"), 404, "server")
+    refused(site.get("/tool-calls", server_id=str(uuid.uuid4())), 404, "server")
+    refused(site.get("/tool-calls", server_id="alpha"), 404, "server")
 
 
 @pytest.mark.parametrize(
@@ -127,11 +119,11 @@ def test_tool_calls_of_an_unknown_server_is_404(site):
     ids=["since_after_until", "empty_range"],
 )
 def test_metrics_refuse_a_backwards_or_empty_range(site, params):
-    _refused(site.get("/tool-calls/metrics", **params), 422, "since", "until")
+    refused(site.get("/tool-calls/metrics", **params), 422, "since", "until")
 
 
 def test_metrics_refuse_a_time_that_is_not_one(site):
-    _refused(site.get("/tool-calls/metrics", until="tomorrow-ish"), 422, "until")
+    refused(site.get("/tool-calls/metrics", until="tomorrow-ish"), 422, "until")
 
 
 # --- sessions and server logs ------------------------------------------------------------------
@@ -157,7 +149,7 @@ def test_metrics_refuse_a_time_that_is_not_one(site):
     ],
 )
 def test_bad_session_query_is_refused(site, params, status, words):
-    _refused(site.get("/sessions", **params), status, *words)
+    refused(site.get("/sessions", **params), status, *words)
 
 
 @pytest.mark.parametrize(
@@ -172,7 +164,7 @@ def test_bad_session_query_is_refused(site, params, status, words):
     ids=["unknown_level", "limit_0", "limit_500", "since_not_a_time", "unknown_server"],
 )
 def test_bad_server_log_query_is_refused(site, params, status, words):
-    _refused(site.get("/server-logs", **params), status, *words)
+    refused(site.get("/server-logs", **params), status, *words)
 
 
 # --- client-config -----------------------------------------------------------------------------
@@ -199,7 +191,7 @@ def test_bad_server_log_query_is_refused(site, params, status, words):
 )
 def test_bad_client_config_request_is_refused(site, params, status, words):
     params = {k: v.format(sid=site.sid) for k, v in params.items()}
-    _refused(site.get("/client-config", **params), status, *words)
+    refused(site.get("/client-config", **params), status, *words)
 
 
 # --- tools -------------------------------------------------------------------------------------
@@ -215,12 +207,12 @@ def test_bad_client_config_request_is_refused(site, params, status, words):
     ids=["missing_enabled", "not_a_boolean", "no_body"],
 )
 def test_bad_tool_switch_body_is_422_and_changes_nothing(site, body, words):
-    _refused(site.put_tool("get_current_time", body), 422, *words)
+    refused(site.put_tool("get_current_time", body), 422, *words)
     assert site.written() == (0, 0)
 
 
 def test_switching_an_unknown_tool_is_404_and_changes_nothing(site):
-    detail = _refused(site.put_tool("get_curent_time", {"enabled": False}), 404, "alpha")
+    detail = refused(site.put_tool("get_curent_time", {"enabled": False}), 404, "alpha")
     assert "get_curent_time" in detail
     assert site.written() == (0, 0)
 
@@ -229,4 +221,4 @@ def test_tools_of_an_unknown_server_are_404(site):
     response = site.client.get(
         f"/api/projects/{site.pid}/servers/{uuid.uuid4()}/tools", headers=site.owner.headers
     )
-    _refused(response, 404, "server")
+    refused(response, 404, "server")

@@ -35,8 +35,9 @@ from mcp_orch_app import db
 from mcp_orch_app.gateway.stdio_process import group_members, signal_group
 from mcp_orch_app.models.logs import ServerLog
 from tests.e2e.conftest import _answers, _app_env, _log_tail, _stop
+from tests.helpers import CHECKOUT, FIXTURE_SERVER
 from tests.integration.test_gateway_endpoints import handshake_session
-from tests.live_app import CHECKOUT, FIXTURE_SERVER, free_port
+from tests.live_app import free_port
 
 APP_FILES = ("rxconfig.py", "mcp_orch_app", "alembic", "alembic.ini")
 START_TIMEOUT_SECONDS = 120

@@ -14,14 +14,10 @@ from mcp_orch_app import config, db
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.client_config import KEY_PLACEHOLDER
 from mcp_orch_app.services.schemas import ApiKeyIn, ProjectPatch, ServerIn
+from tests.helpers import ok
 
 CLIENTS = ("cursor", "cline", "claude-desktop", "claude-code", "vscode")
 BEARER = f"Bearer {KEY_PLACEHOLDER}"
-
-
-def _ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    return response.json()
 
 
 class Site:
@@ -43,7 +39,7 @@ class Site:
             params={"client": client, **params},
             headers=self.owner.headers,
         )
-        return _ok(response)
+        return ok(response)
 
     @property
     def server_url(self) -> str:

@@ -40,8 +40,8 @@ from mcp_orch_app.models.logs import ServerLog, ToolCallLog
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ProjectPatch, ServerIn
-from tests.helpers import install_server_everything
-from tests.live_app import FIXTURE_SERVER, LiveApp, running_app
+from tests.helpers import FIXTURE_SERVER, install_server_everything
+from tests.live_app import LiveApp, running_app
 
 # --- the running app ------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from mcp_orch_app.models.enums import Transport
 from mcp_orch_app.models.logs import ServerLog, ToolCallLog
 from mcp_orch_app.services import servers
 from mcp_orch_app.services.schemas import ServerIn
+from tests.helpers import FIXTURE_SERVER
 from tests.integration.test_gateway_endpoints import (
     Setup,
     flushed,
@@ -64,7 +65,7 @@ from tests.integration.test_gateway_endpoints import (
 )
 from tests.integration.test_http_upstreams import HttpServer, everything_server, fixture_server
 from tests.integration.test_upstream_pool import call_log_lines, eventually
-from tests.live_app import FIXTURE_SERVER, LiveApp
+from tests.live_app import LiveApp
 
 CLIENT_TRANSPORTS = ["streamable_http", "sse"]
 MODES = ["handshake", "auto"]

@@ -37,6 +37,7 @@ from mcp_orch_app.models.enums import LogLevel, ServerLogCategory, Transport
 from tests.integration.test_upstream_pool import (
     FIXTURE_SERVER,
     Events,
+    announced_tool_changes,
     call_log_lines,
     call_tool,
     eventually,
@@ -369,17 +370,8 @@ async def test_a_modern_servers_list_changes_arrive_on_a_listen_stream(fixture_s
     # 2026-07-28: no session and no GET stream; the upstream keeps a subscriptions/listen
     # request open and publishes what arrives on it.
     upstream = StreamableHttpUpstream(fixture_streamable.server.config())
-    await upstream.start()
-    try:
-        assert upstream.era is Era.MODERN
-        received: list[dict] = []
-        upstream.subscribe(received.append)
-        await asyncio.sleep(0.3)  # the listen stream opens in the background
-        await call_tool(upstream, "announce_tools_changed", {})
-        await eventually(lambda: received, 5.0, "the list_changed notification")
-        assert [m["method"] for m in received] == ["notifications/tools/list_changed"]
-    finally:
-        await upstream.stop()
+    received = await announced_tool_changes(upstream, settle=0.3)
+    assert [m["method"] for m in received] == ["notifications/tools/list_changed"]
 
 
 async def _forget_session(upstream: StreamableHttpUpstream) -> str:

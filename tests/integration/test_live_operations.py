@@ -34,7 +34,8 @@ from mcp_orch_app.models import (
 from mcp_orch_app.models.enums import Role
 from mcp_orch_app.services import projects, servers
 from mcp_orch_app.services.schemas import ServerIn, ServerPatch
-from tests.live_app import FIXTURE_SERVER, LiveApp, running_app
+from tests.helpers import FIXTURE_SERVER, ok
+from tests.live_app import LiveApp, running_app
 
 HANG_TIMEOUT = 2
 
@@ -100,11 +101,6 @@ def world(live, engine, make_person) -> World:
 def rows(engine, model, *where) -> list[Any]:
     with Session(engine) as s:
         return list(s.exec(select(model).where(*where)))
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    return response.json()
 
 
 async def fixture_tool_names(env: dict[str, str] | None = None) -> set[str]:

@@ -25,10 +25,9 @@ from mcp_orch_app.services.schemas import ServerIn
 from mcp_orch_app.ui.states.server_detail import ServerDetailState
 from mcp_orch_app.ui.states.server_editor import ServerEditorState
 from mcp_orch_app.ui.states.servers import PAGE_SIZE, ServersState
-from tests.helpers import CHECKOUT
+from tests.helpers import FIXTURE_SERVER
 from tests.ui_events import error_toasts, run_event, state_for
 
-FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
 REPORTER_REFUSAL = "This needs a developer or owner of the project; you are a reporter."
 STRANGER_REFUSAL = "You are not a member of this project."
 

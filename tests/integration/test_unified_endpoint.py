@@ -35,7 +35,7 @@ from mcp_orch_app.models.logs import ClientSession as ClientSessionRow
 from mcp_orch_app.models.logs import ServerLog, ToolCallLog
 from mcp_orch_app.services import api_keys, client_config, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ProjectPatch, ServerIn
-from tests.helpers import install_server_everything
+from tests.helpers import FIXTURE_SERVER, install_server_everything
 from tests.integration.test_gateway_endpoints import (
     _status_of_initialize,
     auto_client,
@@ -47,7 +47,7 @@ from tests.integration.test_gateway_endpoints import (
     rows,
     sse_session,
 )
-from tests.live_app import FIXTURE_SERVER, LiveApp, running_app
+from tests.live_app import LiveApp, running_app
 
 PROJECT_NAME = "Unified demo"
 LONG_NAME = "a-server-whose-name-is-so-long-that-every-tool-name-is-cut60"

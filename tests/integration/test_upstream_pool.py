@@ -33,10 +33,8 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamUnavailable,
 )
 from mcp_orch_app.models.enums import LogLevel, ServerLogCategory, Transport
-from tests.helpers import install_server_everything
+from tests.helpers import FIXTURE_SERVER, install_server_everything
 
-CHECKOUT = Path(__file__).resolve().parents[2]
-FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
 LOG_LEVEL_META = {"io.modelcontextprotocol/logLevel": "info"}
 
 
@@ -248,21 +246,28 @@ async def test_server_env_reaches_the_child_and_mcp_orch_env_does_not(fixture_up
     assert text_of(await call_tool(fixture_upstream, "env", {"name": "PATH"})) == os.environ["PATH"]
 
 
-async def test_a_modern_servers_list_changes_arrive_through_a_listen_stream():
-    # A 2026-07-28 server sends list changes only on a subscriptions/listen stream, which the
-    # upstream opens after the handshake; subscribers get them like a handshake-era server's.
-    upstream = StdioUpstream(fixture_config())
+async def announced_tool_changes(upstream: Upstream, settle: float = 0.0) -> list[dict]:
+    """Start a modern-era upstream, make the fixture announce a tool change and return what
+    the upstream's subscribers got (``settle``: time for a stream opened in the background)."""
     await upstream.start()
     try:
         assert upstream.era is Era.MODERN
         received: list[dict] = []
         upstream.subscribe(received.append)
+        await asyncio.sleep(settle)
         await call_tool(upstream, "announce_tools_changed", {})
         await eventually(lambda: received, 5.0, "the list_changed notification")
-        assert [m["method"] for m in received] == ["notifications/tools/list_changed"]
-        assert "io.modelcontextprotocol/subscriptionId" not in str(received[0])
+        return received
     finally:
         await upstream.stop()
+
+
+async def test_a_modern_servers_list_changes_arrive_through_a_listen_stream():
+    # A 2026-07-28 server sends list changes only on a subscriptions/listen stream, which the
+    # upstream opens after the handshake; subscribers get them like a handshake-era server's.
+    received = await announced_tool_changes(StdioUpstream(fixture_config()))
+    assert [m["method"] for m in received] == ["notifications/tools/list_changed"]
+    assert "io.modelcontextprotocol/subscriptionId" not in str(received[0])
 
 
 async def test_a_handshake_era_server_gets_answers_to_its_own_requests():
