@@ -6,12 +6,19 @@ by `initialize` over streamable HTTP or by the GET of the SSE transport, named b
 makes (see `ModernClientKey`), to one server's endpoint or to a project's unified endpoint
 (`server_id` None). Each has one `ClientSession` row, written by the log writer.
 
+A session has two ids. `id` is its row's public id: the REST API shows it to reporters
+(`/sessions`, `/tool-calls`) and the logs use it. `header_id` is the random secret the client
+names the session with (`mcp-session-id`, SSE `session_id`); it lives only in this process's
+memory and in the client, is never stored or shown, so knowing a row id grants nothing.
+
 `recognise_client` turns clientInfo and User-Agent into the readable client name the logs show.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
 import time
 import uuid
 from collections.abc import Hashable
@@ -38,6 +45,20 @@ _KNOWN_CLIENTS: tuple[tuple[str, str], ...] = (
     ("continue", "Continue"),
 )
 """Lower-case fragments of clientInfo names or User-Agents, most specific first."""
+
+SESSION_SECRET_BYTES = 32
+_SESSION_SECRET = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def new_session_secret() -> str:
+    """A fresh client-facing session id: 256 random bits, URL- and header-safe."""
+    return secrets.token_urlsafe(SESSION_SECRET_BYTES)
+
+
+def looks_like_session_secret(value: str) -> bool:
+    """Whether ``value`` could be a session id at all (checked before any lookup)."""
+    return _SESSION_SECRET.fullmatch(value) is not None
+
 
 _LOG_SEVERITY = {
     level: rank
@@ -84,6 +105,7 @@ class LiveSession:
     """One client session the gateway is serving."""
 
     id: uuid.UUID
+    """The ClientSession row's id: public (shown by the REST API), never a credential."""
     project_id: str
     server_id: str | None
     """None for a session of the project's unified endpoint."""
@@ -113,11 +135,18 @@ class LiveSession:
     ended: bool = False
     listeners: list[Listener] = field(default_factory=list)
     """The open `subscriptions/listen` streams of a 2026-07-28 client."""
+    header_id: str = field(default_factory=new_session_secret, repr=False)
+    """The secret the client names the session with (`mcp-session-id`, SSE `session_id`)."""
 
-    @property
-    def header_id(self) -> str:
-        """The id the client sees (`mcp-session-id`, SSE `session_id`)."""
-        return self.id.hex
+    def belongs_to(self, project_id: str, server_id: str | None, api_key_id: Any) -> bool:
+        """Whether a request admitted for this endpoint and principal may use the session:
+        same project, same endpoint (server, or the unified one), same API key (or both
+        anonymous)."""
+        return (
+            self.project_id == project_id
+            and self.server_id == server_id
+            and self.api_key_id == api_key_id
+        )
 
     def send(self, message: dict[str, Any]) -> bool:
         """Queue a message for the client's stream; False when no stream is open."""

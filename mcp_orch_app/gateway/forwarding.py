@@ -270,7 +270,7 @@ async def forward_request(
     client may cancel it with notifications/cancelled while it runs)."""
     upstream = await gateway.upstream(access)
     request_id = message.get("id")
-    call_key = (session.header_id, _hashable(request_id))
+    call_key = (session.id.hex, _hashable(request_id))
     session.in_flight[call_key[1]] = (access.server_id, call_key)
     try:
         return await upstream.request(

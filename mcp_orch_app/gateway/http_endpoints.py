@@ -27,7 +27,6 @@ import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, unquote
@@ -44,7 +43,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_orch_app.gateway.client_sessions import LISTEN_FLAG_KINDS, Listener, LiveSession
+from mcp_orch_app.gateway.client_sessions import (
+    LISTEN_FLAG_KINDS,
+    Listener,
+    LiveSession,
+    looks_like_session_secret,
+)
 from mcp_orch_app.gateway.forwarding import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -172,21 +176,13 @@ async def _admit(request: Request) -> tuple[Gateway, EndpointAccess]:
         if bearer:
             description = exc.message.replace('"', "'")
             challenge += f', error="invalid_token", error_description="{description}"'
-        _end_named_session(gateway, request)
         raise _refusal(401, exc.message, {"WWW-Authenticate": challenge}) from None
     except NotFound as exc:
-        _end_named_session(gateway, request)
         raise _refusal(404, exc.message) from None
+    # A refused request never reaches a session: sessions are looked up only after this, and
+    # only among those of the admitted endpoint and principal (_owned_session). Sessions whose
+    # key is revoked or whose server goes away are ended by the gateway's access re-check.
     return gateway, access
-
-
-def _end_named_session(gateway: Gateway, request: Request) -> None:
-    """A request of a live session was refused (key revoked, server disabled elsewhere): the
-    session is over, its stream closes now rather than at the idle timeout."""
-    header_id = request.headers.get(SESSION_HEADER) or request.query_params.get("session_id")
-    session = gateway.sessions.get(header_id) if header_id else None
-    if session is not None:
-        gateway.end_session(session)
 
 
 def _client_ip(request: Request) -> str | None:
@@ -221,14 +217,12 @@ def _parse(body: bytes) -> dict[str, Any]:
 
 
 def _owned_session(gateway: Gateway, access: EndpointAccess, header_id: str) -> LiveSession:
-    """The session named by the client, if it is this endpoint's and this key's; else 404."""
-    session = gateway.find_session(header_id)
-    if (
-        session is None
-        or session.project_id != access.project_id
-        or session.server_id != access.server_id
-        or session.api_key_id != access.api_key_id
-    ):
+    """The session named by the client, if it is this endpoint's and this principal's; else
+    404, the same answer as for an unknown id, and the session is left as it was."""
+    session = (
+        gateway.find_session(access, header_id) if looks_like_session_secret(header_id) else None
+    )
+    if session is None:
         raise _refusal(
             404, "Session not found: it ended or never existed; initialize a new session."
         )
@@ -567,11 +561,9 @@ async def sse_message(request: Request) -> Response:
         raw_id = request.query_params.get("session_id")
         if raw_id is None:
             raise _refusal(400, "Bad Request: session_id is missing")
-        try:
-            header_id = uuid.UUID(hex=raw_id).hex
-        except ValueError:
-            raise _refusal(400, "Bad Request: session_id is not a valid session id") from None
-        session = _owned_session(gateway, access, header_id)
+        if not looks_like_session_secret(raw_id):
+            raise _refusal(400, "Bad Request: session_id is not a valid session id")
+        session = _owned_session(gateway, access, raw_id)
         message = _parse(await request.body())
     except _Refused as refused:
         return refused.response

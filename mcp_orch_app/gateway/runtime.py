@@ -237,10 +237,10 @@ class Gateway:
             try:
                 await self.authorize(project_id, session.server_name, session.bearer, session.ip)
             except (NotFound, NotAuthenticated) as exc:
-                logger.info("ending client session %s: %s", session.header_id, exc)
+                logger.info("ending client session %s: %s", session.id, exc)
                 self.end_session(session)
             except Exception:
-                logger.exception("could not re-check client session %s", session.header_id)
+                logger.exception("could not re-check client session %s", session.id)
 
     async def _stop_gone_upstreams(self, project_id: str) -> None:
         ours = [sid for sid, pid in self._server_projects.items() if pid == project_id]
@@ -388,7 +388,7 @@ class Gateway:
             )
             session.last_touch_written = time.monotonic()
         except LogWriterClosed:
-            logger.info("client session %s after the log writer closed", session.header_id)
+            logger.info("client session %s after the log writer closed", session.id)
 
     def modern_session(
         self,
@@ -420,10 +420,16 @@ class Gateway:
         session.last_seen = time.monotonic()
         return session
 
-    def find_session(self, header_id: str) -> LiveSession | None:
+    def find_session(self, access: EndpointAccess, header_id: str) -> LiveSession | None:
+        """The live session a request admitted with ``access`` names, if it is that
+        endpoint's and that principal's; None otherwise (as if unknown). Only a session found
+        this way counts as active, so a request of anyone else never touches it."""
         session = self.sessions.get(header_id)
-        if session is not None:
-            session.last_seen = time.monotonic()
+        if session is None or not session.belongs_to(
+            access.project_id, access.server_id, access.api_key_id
+        ):
+            return None
+        session.last_seen = time.monotonic()
         return session
 
     def note_call(self, session: LiveSession, success: bool | None) -> None:
