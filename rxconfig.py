@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from mcp_orch_app.cross_origin import cors_allowed_origins
 from mcp_orch_app.ui.theme import THEME
 
 config = rx.Config(
@@ -10,4 +11,6 @@ config = rx.Config(
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin(theme=THEME)],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # Reflex's default ("*" with credentials) reflects every origin, `null` included.
+    cors_allowed_origins=cors_allowed_origins(),
 )

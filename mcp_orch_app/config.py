@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -25,6 +26,11 @@ class Settings:
     public_url: str | None
     login_session_hours: int
     password_min_length: int
+    cors_origins: tuple[str, ...] = ()
+    """Exact web origins allowed to call the backend cross-origin (MCP_ORCH_CORS_ORIGINS);
+    none by default: the UI is same-origin and MCP clients are not browsers."""
+    max_json_depth: int = 64
+    """Deepest nesting of arrays/objects accepted in an MCP message (MCP_ORCH_MAX_JSON_DEPTH)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,6 +59,30 @@ def _int_env(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def _origins_env(name: str) -> tuple[str, ...]:
+    """A comma list of exact origins (`scheme://host[:port]`), each checked."""
+    origins = []
+    for raw in (os.environ.get(name) or "").split(","):
+        origin = raw.strip().rstrip("/")
+        if not origin:
+            continue
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or "*" in origin
+        ):
+            raise ConfigError(
+                f"{name} must list exact origins like https://tools.example.com:8443 "
+                f"(scheme, host and optional port; no wildcard, path or 'null'), got {raw.strip()!r}"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(origins)
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("MCP_ORCH_DATA_DIR") or "./data").resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mcp-orch.db'}"
@@ -64,6 +94,8 @@ def load_settings() -> Settings:
         public_url=(os.environ.get("MCP_ORCH_PUBLIC_URL") or "").rstrip("/") or None,
         login_session_hours=_int_env("MCP_ORCH_SESSION_HOURS", 24 * 7, 1, 24 * 365),
         password_min_length=8,
+        cors_origins=_origins_env("MCP_ORCH_CORS_ORIGINS"),
+        max_json_depth=_int_env("MCP_ORCH_MAX_JSON_DEPTH", 64, 8, 200),
     )
 
 

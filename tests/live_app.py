@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,8 +40,11 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def running_app(engine, **gateway_options: Any) -> AsyncIterator[LiveApp]:
-    """create_api() under uvicorn, in an app whose lifespan runs the gateway."""
+async def running_app(
+    engine, *, wrap: Callable[[Any], Any] | None = None, **gateway_options: Any
+) -> AsyncIterator[LiveApp]:
+    """create_api() under uvicorn, in an app whose lifespan runs the gateway; ``wrap`` builds
+    the served app around create_api()'s (e.g. Reflex's own layers) instead of a bare mount."""
     writer = LogWriter(engine, flush_interval=0.05)
     gateway = Gateway(writer=writer, **{"backoff_initial": 0.1, **gateway_options})
 
@@ -50,7 +53,10 @@ async def running_app(engine, **gateway_options: Any) -> AsyncIterator[LiveApp]:
         async with gateway_lifespan(gateway):
             yield
 
-    app = Starlette(routes=[Mount("/", app=create_api())], lifespan=lifespan)
+    if wrap is None:
+        app = Starlette(routes=[Mount("/", app=create_api())], lifespan=lifespan)
+    else:
+        app = wrap(lifespan)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

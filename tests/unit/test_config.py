@@ -28,3 +28,31 @@ def test_a_bad_number_is_reported_by_name(monkeypatch):
     monkeypatch.setenv("MCP_ORCH_SESSION_HOURS", "lots")
     with pytest.raises(ConfigError, match="MCP_ORCH_SESSION_HOURS"):
         load_settings()
+
+
+def test_cors_origins_are_exact_origins(monkeypatch):
+    monkeypatch.setenv(
+        "MCP_ORCH_CORS_ORIGINS", " https://Tools.example.com:8443/ ,http://localhost:6274"
+    )
+    assert load_settings().cors_origins == (
+        "https://tools.example.com:8443",
+        "http://localhost:6274",
+    )
+    monkeypatch.delenv("MCP_ORCH_CORS_ORIGINS")
+    assert load_settings().cors_origins == ()
+
+
+@pytest.mark.parametrize(
+    "value", ["*", "null", "https://x.example/path", "x.example", "https://*.x"]
+)
+def test_cors_origins_refuse_wildcards_paths_and_null(monkeypatch, value):
+    monkeypatch.setenv("MCP_ORCH_CORS_ORIGINS", value)
+    with pytest.raises(ConfigError, match="MCP_ORCH_CORS_ORIGINS"):
+        load_settings()
+
+
+def test_json_depth_is_bounded(monkeypatch):
+    assert load_settings().max_json_depth == 64
+    monkeypatch.setenv("MCP_ORCH_MAX_JSON_DEPTH", "5000")
+    with pytest.raises(ConfigError, match="MCP_ORCH_MAX_JSON_DEPTH"):
+        load_settings()

@@ -59,6 +59,10 @@ def test_a_foreign_host_name_is_refused_with_the_setting_to_change(public_url):
         ("10.0.0.7:3000", "http://10.0.0.7:3000", True),
         ("localhost:3000", "https://evil.example", False),
         ("127.0.0.1:3000", "http://10.9.9.9", False),
+        # Sandboxed iframes and file: pages send "null": no site to trust.
+        ("localhost:3000", "null", False),
+        ("127.0.0.1:3000", "null", False),
+        ("localhost:3000", "http://[::1", False),
     ],
 )
 def test_only_trusted_origins_pass(public_url, host, origin, allowed):
