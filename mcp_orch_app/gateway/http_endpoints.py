@@ -14,6 +14,13 @@ serve the same transports, eras and checks; only what answers a request differs.
   where to post), `POST .../messages?session_id=` takes messages (202), whose answers arrive
   on the stream.
 
+Messages are read as untrusted JSON (mcp_orch_app/untrusted_json.py): not UTF-8 JSON is a
+parse error (-32700); nesting deeper than MCP_ORCH_MAX_JSON_DEPTH or a lone surrogate in the
+params is -32602, an id that is not a string or an integer is -32600 (id null); a refused
+tools/call is logged with its arguments summarised. A POST must be `Content-Type:
+application/json` (else 415); a streamable HTTP POST must accept both application/json and
+text/event-stream (else 406), as the transport spec says.
+
 Every request passes the Host/Origin check and authorization (Bearer project API key, cached
 by the gateway for a few seconds); the client's Authorization header is never sent upstream
 (upstreams are separate connections of mcp-orch's own). A request carrying a progress token is
@@ -31,6 +38,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mcp.server.streamable_http import check_accept_headers
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
     InboundLadderRejection,
@@ -43,11 +51,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_orch_app.config import get_settings
 from mcp_orch_app.gateway.client_sessions import (
     LISTEN_FLAG_KINDS,
     Listener,
     LiveSession,
     looks_like_session_secret,
+    recognise_client,
 )
 from mcp_orch_app.gateway.forwarding import (
     INTERNAL_ERROR,
@@ -60,14 +70,16 @@ from mcp_orch_app.gateway.forwarding import (
     handle_request,
     initialize_result,
     negotiate_handshake_version,
+    record_call,
     refuse_call,
 )
 from mcp_orch_app.gateway.http_security import check_host_and_origin
 from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, UnifiedAccess, current_gateway
 from mcp_orch_app.gateway.unified import handle_unified_request, unified_initialize_result
 from mcp_orch_app.gateway.upstream import UpstreamFailure
-from mcp_orch_app.models.enums import ClientTransport, ToolCallErrorCode
+from mcp_orch_app.models.enums import ClientTransport, ToolCallErrorCode, ToolCallStatus
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
+from mcp_orch_app.untrusted_json import JSONRejected, has_lone_surrogate, loads_bounded
 
 logger = logging.getLogger(__name__)
 
@@ -189,14 +201,44 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+class _Unacceptable(Exception):
+    """A message that parsed but is refused (too deep, a lone surrogate in its params): the
+    answer is a JSON-RPC error for its id, and a tools/call is logged as refused."""
+
+    def __init__(self, message: dict[str, Any], reason: str, preview: str) -> None:
+        self.message = message
+        self.reason = reason
+        self.preview = preview
+
+
+PREVIEW_CHARS = 1000
+"""How much of a refused message's text its log row keeps (in place of its arguments)."""
+
+
 def _parse(body: bytes) -> dict[str, Any]:
-    """One JSON-RPC message, or _Refused with the parse / invalid-request error (400)."""
+    """One JSON-RPC message; or _Refused with the parse / invalid-request error (400); or
+    _Unacceptable for a well-formed request whose content mcp-orch will not take."""
     try:
-        message = json.loads(body)
-    except (ValueError, RecursionError):
-        raise _Refused(
-            _json(error_response(None, PARSE_ERROR, "Parse error: the body is not JSON"), 400)
-        ) from None
+        message = loads_bounded(body, max_depth=get_settings().max_json_depth)
+    except JSONRejected as rejected:
+        parsed = rejected.parsed
+        if rejected.kind == "syntax" or not _is_request_with_valid_id(parsed):
+            code = PARSE_ERROR if rejected.kind == "syntax" else INVALID_REQUEST
+            what = "Parse error" if rejected.kind == "syntax" else "Invalid request"
+            raise _Refused(
+                _json(error_response(None, code, f"{what}: {rejected.reason}"), 400)
+            ) from None
+        if rejected.kind == "text" and not _params_hold_surrogate(parsed.get("params")):
+            raise _Refused(
+                _json(
+                    error_response(
+                        parsed["id"], INVALID_REQUEST, f"Invalid request: {rejected.reason}"
+                    ),
+                    400,
+                )
+            ) from None
+        preview = body[:PREVIEW_CHARS].decode("utf-8", "replace")
+        raise _Unacceptable(parsed, f"Invalid params: {rejected.reason}", preview) from None
     if (
         not isinstance(message, dict)
         or message.get("jsonrpc") != "2.0"
@@ -206,14 +248,86 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise _Refused(
             _json(
                 error_response(
-                    message.get("id") if isinstance(message, dict) else None,
+                    _valid_id(message.get("id")) if isinstance(message, dict) else None,
                     INVALID_REQUEST,
                     f"Invalid request: expected one JSON-RPC 2.0 request or notification ({what})",
                 ),
                 400,
             )
         )
+    if "method" in message and "id" in message and _valid_id(message["id"]) is None:
+        raise _Refused(
+            _json(
+                error_response(
+                    None,
+                    INVALID_REQUEST,
+                    "Invalid request: a request id must be a string or an integer",
+                ),
+                400,
+            )
+        )
     return message
+
+
+def _valid_id(value: Any) -> str | int | None:
+    """The id if JSON-RPC/MCP allow it for a request (a string or an integer), else None."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return None
+
+
+def _is_request_with_valid_id(message: Any) -> bool:
+    return (
+        isinstance(message, dict)
+        and message.get("jsonrpc") == "2.0"
+        and isinstance(message.get("method"), str)
+        and _valid_id(message.get("id")) is not None
+    )
+
+
+def _params_hold_surrogate(params: Any) -> bool:
+    text = json.dumps(params, ensure_ascii=False, check_circular=False)
+    return has_lone_surrogate(text)
+
+
+def _refuse_unacceptable(
+    gateway: Gateway,
+    access: EndpointAccess,
+    session: LiveSession | None,
+    unacceptable: _Unacceptable,
+) -> dict[str, Any]:
+    """The -32602 answer to an _Unacceptable message; a tools/call is logged as refused, its
+    arguments replaced by a short summary (the row must stay readable and storable)."""
+    message = unacceptable.message
+    if message.get("method") != "tools/call":
+        return error_response(message["id"], INVALID_PARAMS, unacceptable.reason)
+    params = message.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    summary = {"not_stored": unacceptable.reason, "message_preview": unacceptable.preview}
+    logged = {
+        **message,
+        "params": {"name": name if isinstance(name, str) else "", "arguments": summary},
+    }
+    return refuse_call(gateway, access, session, logged, unacceptable.reason)
+
+
+def _check_post_headers(request: Request, *, streamable: bool) -> None:
+    """415 unless the body is declared JSON; for streamable HTTP also 406 unless the client
+    accepts both answers the transport may give (JSON and an SSE stream)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise _refusal(
+            415,
+            "Unsupported Media Type: send the JSON-RPC message as Content-Type: application/json",
+        )
+    if streamable:
+        accepts_json, accepts_sse = check_accept_headers(request)
+        if not (accepts_json and accepts_sse):
+            raise _refusal(
+                406,
+                "Not Acceptable: the Accept header must list both application/json and "
+                "text/event-stream",
+            )
 
 
 def _owned_session(gateway: Gateway, access: EndpointAccess, header_id: str) -> LiveSession:
@@ -309,13 +423,27 @@ async def _stream_outbox(session: LiveSession, gateway: Gateway) -> AsyncIterato
 async def streamable_post(request: Request) -> Response:
     try:
         gateway, access = await _admit(request)
-        message = _parse(await request.body())
+        _check_post_headers(request, streamable=True)
+        try:
+            message = _parse(await request.body())
+        except _Unacceptable as unacceptable:
+            session = _named_session(gateway, access, request.headers.get(SESSION_HEADER))
+            return _json(_refuse_unacceptable(gateway, access, session, unacceptable))
         version = request.headers.get("mcp-protocol-version")
         if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
             return await _modern_post(request, gateway, access, message)
         return await _handshake_post(request, gateway, access, message)
     except _Refused as refused:
         return refused.response
+
+
+def _named_session(
+    gateway: Gateway, access: EndpointAccess, header_id: str | None
+) -> LiveSession | None:
+    """The admitted principal's session the request names, if any (for its log row)."""
+    if header_id is None or not looks_like_session_secret(header_id):
+        return None
+    return gateway.find_session(access, header_id)
 
 
 async def _handshake_post(
@@ -399,6 +527,8 @@ async def _modern_post(
         else classify_inbound_request(message, headers=request.headers)
     )
     if isinstance(verdict, InboundLadderRejection):
+        if message["method"] == "tools/call":
+            _log_protocol_refusal(gateway, access, message, request, verdict.message)
         error = error_response(message["id"], verdict.code, verdict.message, verdict.data)
         return _json(error, ERROR_CODE_HTTP_STATUS.get(verdict.code, 200))
     session = gateway.modern_session(
@@ -411,6 +541,41 @@ async def _modern_post(
     if message["method"] == "subscriptions/listen":
         return await _listen(gateway, access, session, message)
     return await _answer(gateway, access, session, message)
+
+
+def _log_protocol_refusal(
+    gateway: Gateway,
+    access: EndpointAccess,
+    message: dict[str, Any],
+    request: Request,
+    reason: str,
+) -> None:
+    """A tools/call the transport checks refused (e.g. a bogus MCP-Protocol-Version) is still
+    a call attempt: it gets its refused row, as every other refused call does."""
+    params = message.get("params")
+    params = params if isinstance(params, dict) else {}
+    name = params.get("name")
+    version = request.headers.get("mcp-protocol-version")
+    record_call(
+        gateway,
+        access,
+        None,
+        name if isinstance(name, str) else "",
+        params.get("arguments"),
+        None,
+        ToolCallStatus.ERROR,
+        ToolCallErrorCode.PROTOCOL_ERROR,
+        f"{reason} (MCP-Protocol-Version: {version!r})",
+        0.0,
+        client_name=recognise_client(_client_info_name(params), request.headers.get("user-agent")),
+    )
+
+
+def _client_info_name(params: dict[str, Any]) -> str | None:
+    meta = params.get("_meta")
+    info = meta.get("io.modelcontextprotocol/clientInfo") if isinstance(meta, dict) else None
+    name = info.get("name") if isinstance(info, dict) else None
+    return name if isinstance(name, str) else None
 
 
 async def _listen(
@@ -564,7 +729,12 @@ async def sse_message(request: Request) -> Response:
         if not looks_like_session_secret(raw_id):
             raise _refusal(400, "Bad Request: session_id is not a valid session id")
         session = _owned_session(gateway, access, raw_id)
-        message = _parse(await request.body())
+        _check_post_headers(request, streamable=False)
+        try:
+            message = _parse(await request.body())
+        except _Unacceptable as unacceptable:
+            session.send(_refuse_unacceptable(gateway, access, session, unacceptable))
+            return Response(status_code=202)
     except _Refused as refused:
         return refused.response
     task = asyncio.create_task(_sse_process(gateway, access, session, message))

@@ -52,6 +52,8 @@ class ToolCallErrorCode(StrEnum):
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     TIMEOUT = "TIMEOUT"
     UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    PROTOCOL_ERROR = "PROTOCOL_ERROR"
+    """Refused by the transport's protocol checks (e.g. an unsupported MCP-Protocol-Version)."""
 
 
 class LogLevel(StrEnum):

@@ -1,0 +1,343 @@
+"""Hypothesis-generated traffic against the MCP endpoints of a live mcp-orch with a real
+upstream (tests/fixtures/mcp_fixture_server.py): random JSON-RPC messages (methods, ids of
+every JSON type, params of random shapes and depths), batches, garbage bytes and random
+headers, to the per-server and the unified streamable HTTP endpoints.
+
+Properties: never a 5xx; every body is a well-formed JSON-RPC answer (one success or one error
+with an integer code and a string message; as plain JSON or as SSE events) and never
+mcp-orch's own internal error; afterwards a real SDK client still calls a tool. The number of
+examples run is printed (and kept as the test's `fuzz_examples` property).
+
+The app runs on its own event loop in a thread, so Hypothesis drives it with a plain client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mcp_orch_app import db
+from mcp_orch_app.services import api_keys, projects, servers
+from mcp_orch_app.services.schemas import ApiKeyIn
+from tests.integration.test_gateway_endpoints import fixture_server_in, handshake_session
+from tests.live_app import LiveApp, running_app
+
+EXAMPLES = 200
+ACCEPT = "application/json, text/event-stream"
+INTERNAL_ERROR_OF_OURS = "Internal error in mcp-orch"
+
+
+@dataclass
+class FuzzSite:
+    live: LiveApp
+    project_id: uuid.UUID
+    key: str
+    sessions: dict[bool, str]
+    """unified? -> an initialized session id of that endpoint."""
+
+    def url(self, unified: bool) -> str:
+        if unified:
+            return f"{self.live.base_url}/projects/{self.project_id}/unified/mcp"
+        return self.live.url(self.project_id, "fixture")
+
+
+@pytest.fixture
+def fuzz_site(engine, make_person, tmp_path) -> Iterator[FuzzSite]:
+    owner = make_person("owner")
+    with db.session_scope(engine) as s:
+        project = projects.create_project(s, owner.actor, "fuzz")
+        servers.create_server(
+            s, owner.actor, project.id, fixture_server_in("fixture", tmp_path / "calls.log")
+        )
+        key = api_keys.create_api_key(s, owner.actor, project.id, ApiKeyIn(name="fuzz"))
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        try:
+            async with running_app(engine) as live:
+                box["live"], box["stop"] = live, asyncio.Event()
+                ready.set()
+                await box["stop"].wait()
+        except BaseException as exc:
+            box["error"] = exc
+            ready.set()
+            raise
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(60), "the app did not start"
+    if "error" in box:
+        raise box["error"]
+    site = FuzzSite(box["live"], project.id, key.key, {})
+    with httpx2.Client(timeout=60) as http:
+        for unified in (False, True):
+            site.sessions[unified] = _initialize(http, site, unified)
+    try:
+        yield site
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(60)
+        loop.close()
+
+
+def _initialize(http: httpx2.Client, site: FuzzSite, unified: bool) -> str:
+    answer = http.post(
+        site.url(unified),
+        json={
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "fuzz", "version": "1"},
+            },
+        },
+        headers={"Authorization": f"Bearer {site.key}", "Accept": ACCEPT},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.headers["mcp-session-id"]
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+_json_values = st.recursive(
+    _scalars,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _nested(draw) -> Any:
+    """A value nested 0..150 deep (the depth limit is 64)."""
+    depth = draw(st.integers(min_value=0, max_value=150))
+    value: Any = draw(_scalars)
+    for _ in range(depth):
+        value = [value] if draw(st.booleans()) else {"k": value}
+    return value
+
+
+_ids = st.integers(0, 9).flatmap(
+    lambda roll: (
+        st.integers(min_value=-(2**63), max_value=2**63)
+        if roll < 6
+        else st.text(max_size=10)
+        if roll < 8
+        else _json_values
+    )
+)
+_tool_names = st.sampled_from(["echo", "add", "fixture__echo", "fixture__add", "nope", ""]) | (
+    st.text(max_size=12)
+)
+_arguments = (
+    st.fixed_dictionaries({"text": st.text(max_size=30)})
+    | st.fixed_dictionaries({"a": _json_values, "b": _json_values})
+    | _json_values
+    | _nested()
+)
+# Methods that would open long-lived streams (subscriptions/listen, GET) are left out: the
+# property is about answers, and a listen stream has none until the client leaves.
+_methods = st.sampled_from(
+    [
+        "initialize",
+        "ping",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/read",
+        "resources/templates/list",
+        "prompts/list",
+        "prompts/get",
+        "logging/setLevel",
+        "completion/complete",
+        "server/discover",
+        "notifications/initialized",
+        "notifications/cancelled",
+    ]
+) | st.text(max_size=16)
+
+
+@st.composite
+def _messages(draw) -> Any:
+    method = draw(_methods)
+    message: dict[str, Any] = {
+        "jsonrpc": "2.0" if draw(st.integers(0, 9)) < 9 else draw(_json_values)
+    }
+    if draw(st.integers(0, 19)) < 19:
+        message["method"] = method
+    if draw(st.integers(0, 9)) < 8:
+        message["id"] = draw(_ids)
+    shape = draw(st.integers(0, 3))
+    if shape == 0:
+        message["params"] = {"name": draw(_tool_names), "arguments": draw(_arguments)}
+    elif shape == 1:
+        message["params"] = draw(_json_values | _nested())
+    elif shape == 2 and draw(st.booleans()):
+        message["params"] = {
+            "name": draw(_tool_names),
+            "arguments": draw(_arguments),
+            "_meta": draw(
+                st.fixed_dictionaries({"progressToken": _ids})
+                | st.dictionaries(st.text(max_size=40), _json_values, max_size=3)
+            ),
+        }
+    if draw(st.integers(0, 19)) == 19:
+        message["extra"] = draw(_json_values)
+    return message
+
+
+@st.composite
+def _bodies(draw) -> bytes:
+    # Hypothesis favours small integers: the usual case (one message) has the small ones.
+    kind = draw(st.integers(0, 19))
+    if kind == 17:
+        return draw(st.binary(max_size=64))
+    if kind == 18:
+        batch = draw(st.lists(_messages(), min_size=0, max_size=3))
+        return json.dumps(batch).encode()
+    if kind == 19:  # a JSON text with a lone surrogate or a NUL somewhere in it
+        text = json.dumps(draw(_messages()))
+        cut = draw(st.integers(0, len(text)))
+        return (
+            text[:cut] + draw(st.sampled_from(['"\\ud800"', "\\u0000", "\\udfff"])) + text[cut:]
+        ).encode()
+    return json.dumps(draw(_messages()), allow_nan=False).encode()
+
+
+def _mostly(usual: Any, *others: Any) -> st.SearchStrategy:
+    """``usual`` about 85% of the time, else one of ``others``: most requests get past the
+    header checks, so the messages reach the gateway's and the upstream's handling."""
+    return st.integers(0, 19).flatmap(
+        lambda roll: st.just(usual) if roll < 17 else st.sampled_from(others)
+    )
+
+
+_content_types = _mostly(
+    "application/json", "application/json; charset=utf-8", "text/plain", None, "APPLICATION/JSON"
+)
+_accepts = _mostly(ACCEPT, "*/*", "application/json", "text/event-stream", "", "text/html")
+_versions = _mostly(None, "2025-11-25", "2025-06-18", "2026-07-28", "bogus", "", "9999-99-99")
+_session_choices = _mostly("own", "none", "random", "other-endpoint")
+
+
+# -- the property ----------------------------------------------------------------------------
+
+
+def _check_answer(message: Any) -> None:
+    assert isinstance(message, dict), message
+    assert message.get("jsonrpc") == "2.0", message
+    assert ("result" in message) != ("error" in message), message
+    if "error" in message:
+        error = message["error"]
+        assert isinstance(error.get("code"), int) and isinstance(error.get("message"), str)
+        assert error["message"] != INTERNAL_ERROR_OF_OURS, message
+
+
+def _check_response(response: httpx2.Response) -> None:
+    assert response.status_code < 500, (response.status_code, response.text[:500])
+    if not response.content:
+        return
+    media = response.headers.get("content-type", "").split(";")[0].strip()
+    if media == "application/json":
+        _check_answer(response.json())
+    elif media == "text/event-stream":
+        events = [
+            line[len("data:") :].strip()
+            # SSE lines end at CR/LF only (str.splitlines would also cut at U+2028 & co.)
+            for line in re.split(r"\r\n|\r|\n", response.text)
+            if line.startswith("data:")
+        ]
+        assert events, response.text[:500]
+        for data in events:
+            message = json.loads(data)
+            if "method" not in message:  # notifications (progress) may come before the answer
+                _check_answer(message)
+    else:
+        raise AssertionError(f"unexpected {media!r} body: {response.text[:200]}")
+
+
+@pytest.mark.slow
+def test_generated_traffic_gets_well_formed_answers_and_the_gateway_keeps_working(
+    fuzz_site, record_property
+):
+    count = {"examples": 0, "by_status": {}}
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        body=_bodies(),
+        unified=st.booleans(),
+        content_type=_content_types,
+        accept=_accepts,
+        version=_versions,
+        session=_session_choices,
+        authorized=_mostly(True, False),
+    )
+    def one_request(body, unified, content_type, accept, version, session, authorized):
+        headers = {"Accept": accept}
+        if authorized:
+            headers["Authorization"] = f"Bearer {fuzz_site.key}"
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        if version is not None:
+            headers["MCP-Protocol-Version"] = version
+        if session == "own":
+            headers["mcp-session-id"] = fuzz_site.sessions[unified]
+        elif session == "random":
+            headers["mcp-session-id"] = uuid.uuid4().hex
+        elif session == "other-endpoint":
+            headers["mcp-session-id"] = fuzz_site.sessions[not unified]
+        response = http.post(fuzz_site.url(unified), content=body, headers=headers)
+        count["examples"] += 1
+        count["by_status"][response.status_code] = (
+            count["by_status"].get(response.status_code, 0) + 1
+        )
+        _check_response(response)
+
+    with httpx2.Client(timeout=60) as http:
+        one_request()
+    print(
+        f"\nMCP fuzz: {count['examples']} generated requests, answers by status {count['by_status']}"
+    )
+    record_property("fuzz_examples", count["examples"])
+    assert count["examples"] >= EXAMPLES // 2
+
+    async def a_normal_call_still_works() -> None:
+        for unified, tool in ((False, "echo"), (True, "fixture__echo")):
+            async with handshake_session(fuzz_site.url(unified), fuzz_site.key) as client:
+                result = await client.call_tool(tool, {"text": "after the fuzz"})
+                assert result.content[0].text == "after the fuzz"
+
+    asyncio.run(a_normal_call_still_works())
+    # the sessions opened before the fuzz are still the gateway's
+    for unified in (False, True):
+        assert fuzz_site.sessions[unified] in fuzz_site.live.gateway.sessions
