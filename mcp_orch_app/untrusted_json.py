@@ -19,6 +19,7 @@ from typing import Any, Literal
 RejectionKind = Literal["syntax", "depth", "text"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_IN_TEXT = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 class JSONRejected(ValueError):
@@ -59,6 +60,11 @@ def loads_bounded(raw: bytes | str, *, max_depth: int) -> Any:
         raise JSONRejected(_depth_reason(max_depth), "depth") from None
     except ValueError as exc:  # json.JSONDecodeError and the refused constants
         raise JSONRejected(f"the body is not valid JSON ({exc})") from None
+    # The walk costs a visit per value: skip it when the text shows it cannot find anything
+    # (strict UTF-8 leaves a surrogate only as a \\uDxxx escape or a raw one in a str).
+    brackets = raw.count("[") + raw.count("{")
+    if brackets <= max_depth and not _SURROGATE_IN_TEXT.search(raw):
+        return value
     problem = _first_problem(value, max_depth)
     if problem is not None:
         kind, reason = problem

@@ -280,7 +280,6 @@ def _check_response(response: httpx2.Response) -> None:
         raise AssertionError(f"unexpected {media!r} body: {response.text[:200]}")
 
 
-@pytest.mark.slow
 def test_generated_traffic_gets_well_formed_answers_and_the_gateway_keeps_working(
     fuzz_site, record_property
 ):
