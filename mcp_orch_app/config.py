@@ -12,6 +12,18 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+
+def describe_size(size: int) -> str:
+    """A byte count as people write it in messages about a size setting (`4 MiB`)."""
+    for unit, factor in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
 
 class ConfigError(RuntimeError):
     """A setting is present but unusable; start-up must stop with this message."""
@@ -26,6 +38,10 @@ class Settings:
     public_url: str | None
     login_session_hours: int
     password_min_length: int
+    max_body_rest: int
+    max_body_mcp: int
+    max_body_import: int
+    max_upstream_message: int
     cors_origins: tuple[str, ...] = ()
     """Exact web origins allowed to call the backend cross-origin (MCP_ORCH_CORS_ORIGINS);
     none by default: the UI is same-origin and MCP clients are not browsers."""
@@ -96,6 +112,13 @@ def load_settings() -> Settings:
         password_min_length=8,
         cors_origins=_origins_env("MCP_ORCH_CORS_ORIGINS"),
         max_json_depth=_int_env("MCP_ORCH_MAX_JSON_DEPTH", 64, 8, 200),
+        # Request bodies are refused with 413 past these sizes, counted while they stream in
+        # (mcp_orch_app/api/body_limits.py), so no request can make the backend buffer more.
+        max_body_rest=_int_env("MCP_ORCH_MAX_BODY_REST", MIB, KIB, GIB),
+        max_body_mcp=_int_env("MCP_ORCH_MAX_BODY_MCP", 4 * MIB, KIB, GIB),
+        max_body_import=_int_env("MCP_ORCH_MAX_BODY_IMPORT", 16 * MIB, KIB, GIB),
+        # One message from an upstream (a stdio line, an SSE event, an HTTP response body).
+        max_upstream_message=_int_env("MCP_ORCH_MAX_UPSTREAM_MESSAGE", 64 * MIB, KIB, 4 * GIB),
     )
 
 

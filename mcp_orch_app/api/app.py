@@ -2,7 +2,7 @@
 /projects/{project_id}/... (see mcp_orch_app.gateway.http_endpoints).
 
 Reflex mounts its own backend inside this app, so these routes match first, also on the
-single production port.
+single production port. Request bodies are bounded for all of them (api/body_limits.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from mcp_orch_app.api import (
     tools,
     workers,
 )
+from mcp_orch_app.api.body_limits import BodyLimitMiddleware
 from mcp_orch_app.api.errors import install_error_handlers
 from mcp_orch_app.gateway.http_endpoints import install_mcp_endpoints
 
@@ -50,4 +51,7 @@ def create_api() -> FastAPI:
     ):
         api.include_router(module.router)
     install_mcp_endpoints(api)
+    # Added last, so it runs first: around the MCP endpoints, the REST routes and the Reflex
+    # backend mounted inside this app.
+    api.add_middleware(BodyLimitMiddleware)
     return api

@@ -94,6 +94,11 @@ _SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": 
 _background: set[asyncio.Task[Any]] = set()
 
 
+def is_mcp_endpoint_path(path: str) -> bool:
+    """Whether ``path`` (without a mount prefix) is one of the MCP endpoints served here."""
+    return _ENDPOINT_PATH.match(path) is not None
+
+
 def install_mcp_endpoints(app: Starlette) -> None:
     """Serve the MCP endpoints from the app (the FastAPI app Reflex mounts).
 

@@ -19,6 +19,12 @@ SSE (the 2024-11-05 transport): one long GET stream announces the message endpoi
 every answer and notification; requests are POSTed to that endpoint (202). The stream dropping
 is a crash, exactly like a stdio process exiting: the calls in flight fail at once and the pool
 restarts the connection with backoff.
+
+Nothing a server sends is buffered without a bound: one SSE event, one line of a stream and one
+response body may each be at most `MCP_ORCH_MAX_UPSTREAM_MESSAGE` bytes (64 MiB by default, as
+for a stdio line). Past it the call it answers fails with an error naming the limit; on the SSE
+transport's single stream, which cannot be resynchronised mid-event, the connection is dropped
+like a crash and the pool reconnects; on a notification stream the stream is opened again.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from mcp.shared.inbound import (
 )
 from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
 
+from mcp_orch_app.config import describe_size, get_settings
 from mcp_orch_app.gateway.multiplexed_upstream import METHOD_NOT_FOUND, MultiplexedUpstream
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
@@ -86,29 +93,99 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 
 
+SNIPPET_BYTES = 4096
+"""How much of an error answer's body is read to quote from it."""
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
 @dataclass(slots=True)
 class _SseEvent:
     event: str
     data: str
 
 
-async def _sse_events(response: httpx.Response) -> AsyncIterator[_SseEvent]:
-    """The events of a `text/event-stream` body (the fields MCP uses: event and data)."""
-    event, data = "message", []
-    async for line in response.aiter_lines():
+class _Oversize(Exception):
+    """A message from the server passed the size limit."""
+
+
+class _SseDecoder:
+    """Splits a `text/event-stream` body into events (the fields MCP uses: event and data),
+    holding at most ``limit`` bytes of one line or one event's data."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._buffer = bytearray()
+        self._scanned = 0
+        self._event = "message"
+        self._data: list[str] = []
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> list[_SseEvent]:
+        buffer = self._buffer
+        buffer += chunk
+        events: list[_SseEvent] = []
+        start = 0
+        for match in _LINE_END.finditer(buffer, self._scanned):
+            if match.end() == len(buffer) and match.group() == b"\r":
+                break  # the \n of a \r\n may be in the next chunk
+            self._line(bytes(buffer[start : match.start()]), events)
+            start = match.end()
+        del buffer[:start]
+        self._scanned = len(buffer) - 1 if buffer.endswith(b"\r") else len(buffer)
+        if len(buffer) > self._limit:
+            raise _Oversize
+        return events
+
+    def _line(self, line: bytes, events: list[_SseEvent]) -> None:
         if not line:
-            if data:
-                yield _SseEvent(event, "\n".join(data))
-            event, data = "message", []
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "event":
-            event = value
-        elif field == "data":
-            data.append(value)
+            if self._data:
+                events.append(_SseEvent(self._event, "\n".join(self._data)))
+            self._event, self._data, self._size = "message", [], 0
+            return
+        if line.startswith(b":"):
+            return
+        field, _, value = line.partition(b":")
+        value = value.removeprefix(b" ")
+        if field == b"event":
+            self._event = value.decode("utf-8", "replace")
+        elif field == b"data":
+            self._size += len(value) + 1
+            if self._size > self._limit:
+                raise _Oversize
+            self._data.append(value.decode("utf-8", "replace"))
+
+
+async def _sse_events(response: httpx.Response, limit: int) -> AsyncIterator[_SseEvent]:
+    """The events of a `text/event-stream` body; `_Oversize` past ``limit``."""
+    decoder = _SseDecoder(limit)
+    async for chunk in response.aiter_bytes():
+        for event in decoder.feed(chunk):
+            yield event
+
+
+async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    """The body of a streamed response; `_Oversize` past ``limit``."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise _Oversize
+    return bytes(body)
+
+
+async def _read_snippet(response: httpx.Response) -> bytes:
+    """The start of a streamed response's body, enough to quote from."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= SNIPPET_BYTES:
+            break
+    return bytes(body[:SNIPPET_BYTES])
+
+
+class MessageTooLarge(UpstreamUnavailable):
+    """The server sent a message past `MCP_ORCH_MAX_UPSTREAM_MESSAGE`; it was not read."""
 
 
 def _public_url(url: str) -> str:
@@ -268,6 +345,31 @@ class HttpUpstream(MultiplexedUpstream):
                 "does not follow redirects, so put the final URL in the server's settings"
             )
         return None
+
+    def _message_limit(self) -> int:
+        return get_settings().max_upstream_message
+
+    def _too_large(self, what: str) -> MessageTooLarge:
+        limit = self._message_limit()
+        return MessageTooLarge(
+            f"MCP server '{self.config.name}' sent {what} larger than {describe_size(limit)} "
+            f"({limit} bytes, setting MCP_ORCH_MAX_UPSTREAM_MESSAGE); it was not read"
+        )
+
+    async def _events(self, response: httpx.Response, what: str) -> AsyncIterator[_SseEvent]:
+        """The SSE events of ``response``; `MessageTooLarge` when one passes the limit."""
+        try:
+            async for event in _sse_events(response, self._message_limit()):
+                yield event
+        except _Oversize:
+            raise self._too_large(f"an SSE event on {what}") from None
+
+    async def _body(self, response: httpx.Response, what: str) -> bytes:
+        """The whole body of ``response``; `MessageTooLarge` when it passes the limit."""
+        try:
+            return await _read_body(response, self._message_limit())
+        except _Oversize:
+            raise self._too_large(f"an answer to {what}") from None
 
     def _parse(self, data: str | bytes, what: str) -> Any:
         try:
@@ -439,24 +541,24 @@ class StreamableHttpUpstream(HttpUpstream):
         """POST a notification or a reply; the server acknowledges it with 202."""
         what = str(message.get("method") or "a reply")
         try:
-            response = await self._client.post(
-                self.url, content=_encode(message), headers=self._headers_for(message)
-            )
+            async with self._client.stream(
+                "POST", self.url, content=_encode(message), headers=self._headers_for(message)
+            ) as response:
+                refusal = self._refusal(response, what)
+                if refusal is not None:
+                    raise refusal
+                if response.status_code >= 400:
+                    logger.warning(
+                        "%s answered %s with HTTP %d: %s",
+                        self.config.name,
+                        what,
+                        response.status_code,
+                        _snippet(await _read_snippet(response)),
+                    )
         except httpx.HTTPError as exc:
             reason = self._transport_failure(exc, what)
             self._connection_lost(reason)
             raise UpstreamUnavailable(reason) from exc
-        refusal = self._refusal(response, what)
-        if refusal is not None:
-            raise refusal
-        if response.status_code >= 400:
-            logger.warning(
-                "%s answered %s with HTTP %d: %s",
-                self.config.name,
-                what,
-                response.status_code,
-                _snippet(response.content),
-            )
 
     async def _post_request(self, request_id: int, message: dict[str, Any]) -> None:
         """POST one request and route everything its response carries; fail the call if the
@@ -503,7 +605,7 @@ class StreamableHttpUpstream(HttpUpstream):
         if refusal is not None:
             raise refusal
         if status < 300 and content_type.startswith("text/event-stream"):
-            async for event in _sse_events(response):
+            async for event in self._events(response, f"the answer to {method}"):
                 self._dispatch_event(event)
                 if self._answered(request_id):
                     return
@@ -511,7 +613,10 @@ class StreamableHttpUpstream(HttpUpstream):
                 f"MCP server '{self.config.name}' ended the response to {method} without "
                 "answering it (not retried: it may have run)"
             )
-        body = await response.aread()
+        if content_type.startswith("application/json"):
+            body = await self._body(response, method)
+        else:
+            body = await _read_snippet(response)
         if content_type.startswith("application/json"):
             answer = self._parse(body, method)
             if session is not None and _names_lost_session(status, answer):
@@ -627,8 +732,10 @@ class StreamableHttpUpstream(HttpUpstream):
                     content_type = response.headers.get("content-type", "").lower()
                     if response.status_code != 200 or "text/event-stream" not in content_type:
                         return response.status_code
-                    async for event in _sse_events(response):
+                    async for event in self._events(response, what):
                         self._dispatch_event(event)
+            except MessageTooLarge as exc:
+                logger.warning("%s; %s is opened again", exc, what)
             except httpx.ConnectError as exc:
                 # Nothing listens any more: the server is gone even with no call in flight.
                 self._connection_lost(self._transport_failure(exc, what))
@@ -688,13 +795,13 @@ class SseUpstream(HttpUpstream):
                     raise refusal
                 content_type = response.headers.get("content-type", "").lower()
                 if response.status_code != 200 or "text/event-stream" not in content_type:
-                    body = await response.aread()
+                    body = await _read_snippet(response)
                     raise UpstreamUnavailable(
                         f"MCP server '{name}' answered GET {_public_url(self.url)} with HTTP "
                         f"{response.status_code} ({content_type or 'no content type'}) instead "
                         f"of an SSE stream: is this its SSE URL? {_snippet(body)}".rstrip()
                     )
-                async for event in _sse_events(response):
+                async for event in self._events(response, "its SSE stream"):
                     if event.event == "endpoint":
                         self._take_endpoint(event.data)
                     else:
@@ -739,28 +846,30 @@ class SseUpstream(HttpUpstream):
     async def _post(self, message: dict[str, Any]) -> None:
         what = str(message.get("method") or "a reply")
         try:
-            response = await self._client.post(
+            async with self._client.stream(
+                "POST",
                 self.endpoint,
                 content=_encode(message),
                 headers={"content-type": "application/json"},
-            )
+            ) as response:
+                refusal = self._refusal(response, what)
+                if refusal is not None:
+                    raise refusal
+                status = response.status_code
+                if status == 404:
+                    reason = f"MCP server '{self.config.name}' no longer knows this SSE session"
+                    self._connection_lost(reason)
+                    raise UpstreamUnavailable(reason)
+                if status >= 400:
+                    raise UpstreamError(
+                        INTERNAL_ERROR,
+                        f"MCP server '{self.config.name}' refused {what} with HTTP "
+                        f"{status}: {_snippet(await _read_snippet(response))}",
+                    )
         except httpx.HTTPError as exc:
             reason = self._transport_failure(exc, what)
             self._connection_lost(reason)
             raise UpstreamUnavailable(reason) from exc
-        refusal = self._refusal(response, what)
-        if refusal is not None:
-            raise refusal
-        if response.status_code == 404:
-            reason = f"MCP server '{self.config.name}' no longer knows this SSE session"
-            self._connection_lost(reason)
-            raise UpstreamUnavailable(reason)
-        if response.status_code >= 400:
-            raise UpstreamError(
-                INTERNAL_ERROR,
-                f"MCP server '{self.config.name}' refused {what} with HTTP "
-                f"{response.status_code}: {_snippet(response.content)}",
-            )
 
 
 def _encode(message: dict[str, Any]) -> bytes:
