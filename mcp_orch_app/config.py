@@ -25,6 +25,13 @@ class Settings:
     public_url: str | None
     login_session_hours: int
     password_min_length: int
+    # Login throttling (mcp_orch_app/services/login_throttle.py).
+    login_max_failures: int
+    login_max_failures_per_address: int
+    login_failure_window_minutes: int
+    login_lockout_max_seconds: int
+    # Take the client address from the last X-Forwarded-For hop (only behind a trusted proxy).
+    trust_forwarded_for: bool
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,6 +60,17 @@ def _int_env(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def _bool_env(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("MCP_ORCH_DATA_DIR") or "./data").resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mcp-orch.db'}"
@@ -63,7 +81,14 @@ def load_settings() -> Settings:
         redis_url=os.environ.get("REFLEX_REDIS_URL") or None,
         public_url=(os.environ.get("MCP_ORCH_PUBLIC_URL") or "").rstrip("/") or None,
         login_session_hours=_int_env("MCP_ORCH_SESSION_HOURS", 24 * 7, 1, 24 * 365),
-        password_min_length=8,
+        password_min_length=10,
+        login_max_failures=_int_env("MCP_ORCH_LOGIN_MAX_FAILURES", 5, 1, 1000),
+        login_max_failures_per_address=_int_env(
+            "MCP_ORCH_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, 1, 100000
+        ),
+        login_failure_window_minutes=_int_env("MCP_ORCH_LOGIN_FAILURE_WINDOW_MINUTES", 15, 1, 1440),
+        login_lockout_max_seconds=_int_env("MCP_ORCH_LOGIN_LOCKOUT_MAX_SECONDS", 300, 1, 86400),
+        trust_forwarded_for=_bool_env("MCP_ORCH_TRUST_FORWARDED_FOR", False),
     )
 
 
