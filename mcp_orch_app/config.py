@@ -42,6 +42,13 @@ class Settings:
     max_body_mcp: int
     max_body_import: int
     max_upstream_message: int
+    # Login throttling (mcp_orch_app/services/login_throttle.py).
+    login_max_failures: int
+    login_max_failures_per_address: int
+    login_failure_window_minutes: int
+    login_lockout_max_seconds: int
+    # Take the client address from the last X-Forwarded-For hop (only behind a trusted proxy).
+    trust_forwarded_for: bool
     cors_origins: tuple[str, ...] = ()
     """Exact web origins allowed to call the backend cross-origin (MCP_ORCH_CORS_ORIGINS);
     none by default: the UI is same-origin and MCP clients are not browsers."""
@@ -97,6 +104,15 @@ def _origins_env(name: str) -> tuple[str, ...]:
             )
         origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
     return tuple(origins)
+def _bool_env(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def load_settings() -> Settings:
@@ -109,7 +125,6 @@ def load_settings() -> Settings:
         redis_url=os.environ.get("REFLEX_REDIS_URL") or None,
         public_url=(os.environ.get("MCP_ORCH_PUBLIC_URL") or "").rstrip("/") or None,
         login_session_hours=_int_env("MCP_ORCH_SESSION_HOURS", 24 * 7, 1, 24 * 365),
-        password_min_length=8,
         cors_origins=_origins_env("MCP_ORCH_CORS_ORIGINS"),
         max_json_depth=_int_env("MCP_ORCH_MAX_JSON_DEPTH", 64, 8, 200),
         # Request bodies are refused with 413 past these sizes, counted while they stream in
@@ -119,6 +134,14 @@ def load_settings() -> Settings:
         max_body_import=_int_env("MCP_ORCH_MAX_BODY_IMPORT", 16 * MIB, KIB, GIB),
         # One message from an upstream (a stdio line, an SSE event, an HTTP response body).
         max_upstream_message=_int_env("MCP_ORCH_MAX_UPSTREAM_MESSAGE", 64 * MIB, KIB, 4 * GIB),
+        password_min_length=10,
+        login_max_failures=_int_env("MCP_ORCH_LOGIN_MAX_FAILURES", 5, 1, 1000),
+        login_max_failures_per_address=_int_env(
+            "MCP_ORCH_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, 1, 100000
+        ),
+        login_failure_window_minutes=_int_env("MCP_ORCH_LOGIN_FAILURE_WINDOW_MINUTES", 15, 1, 1440),
+        login_lockout_max_seconds=_int_env("MCP_ORCH_LOGIN_LOCKOUT_MAX_SECONDS", 300, 1, 86400),
+        trust_forwarded_for=_bool_env("MCP_ORCH_TRUST_FORWARDED_FOR", False),
     )
 
 

@@ -31,8 +31,9 @@ def signup_status() -> dict[str, bool]:
 
 @router.post("/login", response_model=LoginOut)
 def login(body: LoginIn, request: Request):
-    return run(
-        auth.login, body.email, body.password, ip=client_ip(request), user_agent=user_agent(request)
+    # auth.login runs its own units of work: a failed attempt is recorded for the throttle.
+    return auth.login(
+        body.email, body.password, ip=client_ip(request), user_agent=user_agent(request)
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import in_transaction
 from mcp_orch_app.services import auth
 from mcp_orch_app.services.principal import Actor
@@ -34,6 +35,12 @@ def run(fn: Callable[..., T], *args, **kwargs) -> T:
 
 
 def client_ip(request: Request) -> str | None:
+    """The socket peer; the last X-Forwarded-For hop only when the operator says a trusted
+    proxy sets it (MCP_ORCH_TRUST_FORWARDED_FOR), since any client can send that header."""
+    if get_settings().trust_forwarded_for:
+        hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
+        if hops and hops[-1]:
+            return hops[-1][:64]
     return request.client.host if request.client else None
 
 

@@ -16,6 +16,7 @@ from mcp_orch_app.services.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,
+    TooManyAttempts,
 )
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ _STATUS = {
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
+    TooManyAttempts: 429,
 }
 
 
@@ -51,6 +53,8 @@ def install_error_handlers(api: FastAPI) -> None:
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"detail": exc.message}, status_code=status, headers=headers)
 
     @api.exception_handler(RequestValidationError)

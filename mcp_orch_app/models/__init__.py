@@ -17,7 +17,7 @@ from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCal
 from mcp_orch_app.models.projects import Project, ProjectMember, ProjectTeam
 from mcp_orch_app.models.servers import McpServer, McpTool, ToolPreference
 from mcp_orch_app.models.teams import Team, TeamMember
-from mcp_orch_app.models.users import LoginSession, SystemSettings, User
+from mcp_orch_app.models.users import LoginSession, LoginThrottle, SystemSettings, User
 from mcp_orch_app.models.worker import WorkerConfig, WorkerRun
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "InvitedAs",
     "LogLevel",
     "LoginSession",
+    "LoginThrottle",
     "McpServer",
     "McpTool",
     "Project",

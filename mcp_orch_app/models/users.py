@@ -1,4 +1,5 @@
-"""Accounts, their login sessions, and the instance-wide settings an admin controls."""
+"""Accounts, their login sessions, failed-login throttling, and the instance-wide settings an
+admin controls."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from mcp_orch_app.models.base import created_at_field, timestamp_field, uuid_pk
+from mcp_orch_app.models.types import UTCDateTime
 
 
 class User(SQLModel, table=True):
@@ -48,3 +50,19 @@ class SystemSettings(SQLModel, table=True):
     signup_open: bool = Field(default=True)
     updated_at: datetime = created_at_field()
     updated_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Recent failed logins of one account or one client address (see services/login_throttle).
+
+    ``key`` is the SHA-256 of ``"<scope>:<value>"`` so that neither raw addresses nor the emails
+    an attacker tries are stored, and every key has the same size.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: str = Field(primary_key=True, max_length=64)
+    scope: str = Field(max_length=16)
+    failures: int = Field(default=0)
+    last_failure_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    locked_until: datetime | None = timestamp_field()

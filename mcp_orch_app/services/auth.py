@@ -2,6 +2,23 @@
 
 A login session is a random token whose SHA-256 is stored with an expiry; the web UI and REST
 bearer tokens share the same sessions, so logging out anywhere revokes the token everywhere.
+
+Logins are throttled per account and per client address (services/login_throttle.py): a
+throttled attempt is refused before its password is hashed. :func:`login` runs its own units of
+work, because a failed attempt must be counted even though the attempt itself is refused.
+
+Passwords (sign-up, own change, an administrator's reset): at least ``password_min_length``
+(10) characters, at most :data:`MAX_PASSWORD_LENGTH`, not one of the most common passwords
+(security/common_passwords.txt), not one character repeated, not the account's own email.
+
+Sign-up for an email that already has an account answers 409 ("already exists"), on purpose:
+sign-up is how the first user becomes the administrator and how a team's members join on an
+instance where it is open, and a person who mistypes or forgot they have an account must be
+told so to act. That tells an anonymous caller whether an email has an account; an
+administrator who does not want that closes sign-up (then every sign-up is refused with 403,
+whatever the email) and creates accounts from the admin page. Login itself does not tell:
+unknown email and wrong password get the same 401, take the same time (the password is hashed
+against a timing-equalising hash), and count against the throttle the same way.
 """
 
 from __future__ import annotations
@@ -15,11 +32,17 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from mcp_orch_app.config import get_settings
+from mcp_orch_app.db import in_transaction
 from mcp_orch_app.models import LoginSession, SystemSettings, User
 from mcp_orch_app.models.types import utcnow
-from mcp_orch_app.security.passwords import DUMMY_HASH, hash_password, verify_password
+from mcp_orch_app.security.passwords import (
+    TIMING_EQUALISER_HASH,
+    hash_password,
+    is_common_password,
+    verify_password,
+)
 from mcp_orch_app.security.tokens import hash_token, new_session_token
-from mcp_orch_app.services import activity
+from mcp_orch_app.services import activity, login_throttle
 from mcp_orch_app.services.access import parse_uuid, require_admin
 from mcp_orch_app.services.errors import (
     Conflict,
@@ -51,12 +74,19 @@ def normalise_email(raw: str) -> str:
         raise InvalidInput(f"That is not a valid email address: {exc}") from exc
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, email: str | None = None) -> None:
     minimum = get_settings().password_min_length
     if len(password or "") < minimum:
         raise InvalidInput(f"The password must be at least {minimum} characters long.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput(f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.")
+    if is_common_password(password) or len(set(password)) == 1:
+        raise InvalidInput(
+            "This password is one of the most common passwords and easy to guess; "
+            "choose another one (a few unrelated words work well)."
+        )
+    if email and password.strip().lower() in (email.lower(), email.split("@")[0].lower()):
+        raise InvalidInput("The password must not be your email address; choose another one.")
 
 
 def _actor_for(user: User, login_session_id: uuid.UUID | None = None) -> Actor:
@@ -85,7 +115,7 @@ def signup_open(db: Session) -> bool:
 
 def _create_user(db: Session, email: str, password: str, name: str, is_admin: bool) -> User:
     email = normalise_email(email)
-    check_password_strength(password)
+    check_password_strength(password, email)
     if db.exec(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict("An account with this email already exists.")
     user = User(
@@ -109,20 +139,46 @@ def signup(db: Session, email: str, password: str, name: str = "") -> UserOut:
 
 
 def login(
-    db: Session, email: str, password: str, *, ip: str | None = None, user_agent: str | None = None
+    email: str, password: str, *, ip: str | None = None, user_agent: str | None = None
 ) -> LoginOut:
+    """Log in with email and password; throttled per account and per client address ``ip``.
+
+    Runs its own units of work (a failure is recorded in one that commits). Refusals:
+    TooManyAttempts while a key is locked (before any hashing), NotAuthenticated otherwise.
+    """
     try:
-        email = normalise_email(email)
+        account = normalise_email(email)
     except InvalidInput:
-        email = ""
+        account = ""
+    keys = login_throttle.keys_for(account or email, ip)
+    in_transaction(login_throttle.check, keys)
+    try:
+        return in_transaction(
+            _open_login_session, account, password, keys[0], ip=ip, user_agent=user_agent
+        )
+    except NotAuthenticated:
+        in_transaction(login_throttle.record_failure, keys)
+        raise
+
+
+def _open_login_session(
+    db: Session,
+    email: str,
+    password: str,
+    account_key: login_throttle.ThrottleKey,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+) -> LoginOut:
     user = db.exec(select(User).where(User.email == email)).first() if email else None
     if user is None:
-        verify_password(password or "", DUMMY_HASH)
+        verify_password(password or "", TIMING_EQUALISER_HASH)
         raise NotAuthenticated("Incorrect email or password.")
     if not verify_password(password or "", user.password_hash):
         raise NotAuthenticated("Incorrect email or password.")
     if not user.is_active:
         raise NotAuthenticated("This account is deactivated; ask an administrator.")
+    login_throttle.clear(db, account_key)
     token = new_session_token()
     now = utcnow()
     session = LoginSession(
@@ -214,7 +270,7 @@ def change_password(db: Session, actor: Actor, current_password: str, new_passwo
         raise NotAuthenticated("Your account no longer exists.")
     if not verify_password(current_password or "", user.password_hash):
         raise InvalidInput("The current password is not correct.")
-    check_password_strength(new_password)
+    check_password_strength(new_password, user.email)
     user.password_hash = hash_password(new_password)
     db.add(user)
     query = update(LoginSession).where(
@@ -313,7 +369,7 @@ def admin_update_user(
     if data.is_active is not None:
         user.is_active = data.is_active
     if data.password is not None:
-        check_password_strength(data.password)
+        check_password_strength(data.password, user.email)
         user.password_hash = hash_password(data.password)
     if data.is_active is False or data.password is not None:
         db.execute(

@@ -29,3 +29,11 @@ class Conflict(ServiceError):
 
 class InvalidInput(ServiceError):
     pass
+
+
+class TooManyAttempts(ServiceError):
+    """Refused for now because of too many recent failures; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

@@ -133,7 +133,7 @@ def test_an_admin_sets_a_typed_password(api_client, engine, make_person):
     )
 
     assert short.status_code == 422
-    assert short.json() == {"detail": "The password must be at least 8 characters long."}
+    assert short.json() == {"detail": "The password must be at least 10 characters long."}
     assert typed.status_code == 200
     assert typed.json()["generated"] is False
     assert verify_password("chosen by the admin", _user(engine, user).password_hash)

@@ -96,7 +96,7 @@ SIGNUP_CASES = [
     pytest.param(
         {"email": "new@example.com", "password": "short", "name": "X"},
         422,
-        ["password", "8"],
+        ["password", "10"],
         id="short_password",
     ),
     pytest.param({}, 422, ["email", "password", "required"], id="missing_fields"),
@@ -206,7 +206,7 @@ def test_password_change_with_wrong_current_password_is_refused(site):
 def test_password_change_to_a_short_password_is_refused(site):
     body = {"current_password": PASSWORD, "new_password": "short"}
     response = site.client.post("/api/auth/password", json=body, headers=site.owner.headers)
-    refused(response, 422, "password", "8")
+    refused(response, 422, "password", "10")
     login = {"email": site.owner.email, "password": PASSWORD}
     assert site.client.post("/api/auth/login", json=login).status_code == 200
 

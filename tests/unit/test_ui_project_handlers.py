@@ -490,7 +490,7 @@ async def test_an_admin_resets_a_password_and_sees_the_generated_one_once(engine
     await run_event(AdminState.open_reset, state, str(user.id), user.email)
 
     await run_event(AdminState.reset_password, state, {"password": "short"})
-    assert state.reset_error == "The password must be at least 8 characters long."
+    assert state.reset_error == "The password must be at least 10 characters long."
     assert _password_hash(engine, user) == old_hash
 
     events = await run_event(AdminState.reset_password, state, {"password": ""})
@@ -498,8 +498,7 @@ async def test_an_admin_resets_a_password_and_sees_the_generated_one_once(engine
     assert len(temporary) >= 12 and state.reset_error == ""
     assert temporary not in str(state.dict())
     assert _live_sessions(engine, user) == 0
-    with db.session_scope(engine) as s:
-        assert auth.login(s, user.email, temporary).user.email == user.email
+    assert auth.login(user.email, temporary).user.email == user.email
 
     events = await run_event(AdminState.close_reset, state, False)
     assert client_pushes(events, "temporary_password") == [""]
@@ -511,8 +510,7 @@ async def test_an_admin_resets_a_password_and_sees_the_generated_one_once(engine
     assert client_pushes(events, "temporary_password") == [""]
     assert state.reset_user_id == ""
     assert not error_toasts(events)
-    with db.session_scope(engine) as s:
-        assert auth.login(s, user.email, "typed by the admin")
+    assert auth.login(user.email, "typed by the admin")
 
 
 async def test_forced_admin_resets_from_a_regular_user_change_nothing(engine, make_person):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
-from mcp_orch_app.db import run_db
 from mcp_orch_app.services import auth
 from mcp_orch_app.services.errors import NotAuthenticated, ServiceError
 from mcp_orch_app.ui.states.auth import AuthState, safe_next
@@ -35,7 +36,8 @@ class LoginState(AuthState):
         self.error = ""
         yield
         try:
-            result = await run_db(
+            # auth.login runs its own units of work (failed attempts count for the throttle).
+            result = await asyncio.to_thread(
                 auth.login,
                 str(form.get("email", "")),
                 str(form.get("password", "")),

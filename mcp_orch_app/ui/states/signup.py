@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from mcp_orch_app.db import run_db
@@ -42,7 +44,8 @@ class SignupState(AuthState):
         yield
         try:
             await run_db(auth.signup, email, password, str(form.get("name", "")))
-            result = await run_db(
+            # auth.login runs its own units of work (failed attempts count for the throttle).
+            result = await asyncio.to_thread(
                 auth.login,
                 email,
                 password,

@@ -172,7 +172,7 @@ def create_user_dialog() -> rx.Component:
                 auto_complete="new-password",
                 width="100%",
             ),
-            "At least 8 characters.",
+            "At least 10 characters.",
         ),
         rx.text(
             rx.hstack(
@@ -241,7 +241,7 @@ def reset_password_dialog() -> rx.Component:
                                 width="100%",
                                 id="reset-password-input",
                             ),
-                            "At least 8 characters when you type one.",
+                            "At least 10 characters when you type one.",
                         ),
                         error_callout(AdminState.reset_error),
                         rx.hstack(

@@ -103,7 +103,7 @@ def _signup_form() -> rx.Component:
         form_field("Email", _input("email", "you@example.com", "email", auto_complete="email")),
         form_field(
             "Password",
-            _input("password", "At least 8 characters", "password", auto_complete="new-password"),
+            _input("password", "At least 10 characters", "password", auto_complete="new-password"),
         ),
         form_field(
             "Confirm password",

@@ -71,7 +71,7 @@ def _password() -> rx.Component:
                     form_field(
                         "New password",
                         _password_input("new_password", "new-password"),
-                        "At least 8 characters. Your other sessions are logged out.",
+                        "At least 10 characters. Your other sessions are logged out.",
                     ),
                     form_field(
                         "Confirm new password", _password_input("confirm_password", "new-password")
