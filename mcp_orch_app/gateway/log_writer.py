@@ -178,12 +178,12 @@ def cap_json(value: Any, limit: int) -> str | None:
 
 
 def _redacted(value: Any, redactor: Redactor | None) -> Any:
-    """``value`` with the server's secrets replaced; upstream JSON text stays JSON text."""
+    """``value`` as JSON text with the server's secrets replaced (before any capping, so a cut
+    can never leave part of a secret behind). Encoded once: cap_json takes the text as it is."""
     if not redactor or value is None:
         return value
-    if isinstance(value, EncodedJSON):
-        return EncodedJSON(redactor.redact_json_text(str(value)))
-    return redactor.redact_value(value)
+    text = str(value) if isinstance(value, EncodedJSON) else _dumps(value)
+    return EncodedJSON(redactor.redact_json_text(text))
 
 
 def _text(value: Any, limit: int | None) -> str | None:

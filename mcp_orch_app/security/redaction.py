@@ -154,12 +154,19 @@ class Redactor:
     def redact_json_text(self, text: str) -> str:
         """JSON text with the secrets in its strings replaced; still valid JSON.
 
-        Text replacement alone could cut an escape sequence in two, so a text with a hit is
-        decoded, redacted value by value and encoded again. Text that is not JSON is redacted
-        as plain text.
+        The hits are replaced in the text; should that have cut an escape sequence in two (the
+        result no longer parses), the text is decoded, redacted value by value and encoded
+        again instead. Text that is not JSON is redacted as plain text.
         """
         if self._pattern is None or not self._hit(text):
             return text
+        replaced = self._pattern.sub(REDACTED, text)
+        try:
+            # The common case: the hits sat whole inside string literals.
+            json.loads(replaced)
+            return replaced
+        except (ValueError, RecursionError):
+            pass
         try:
             value = json.loads(text)
         except (ValueError, RecursionError):
