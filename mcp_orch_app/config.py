@@ -25,6 +25,8 @@ class Settings:
     public_url: str | None
     login_session_hours: int
     password_min_length: int
+    # None: the built-in policy of mcp_orch_app/api/security_headers.py.
+    content_security_policy: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,6 +66,8 @@ def load_settings() -> Settings:
         public_url=(os.environ.get("MCP_ORCH_PUBLIC_URL") or "").rstrip("/") or None,
         login_session_hours=_int_env("MCP_ORCH_SESSION_HOURS", 24 * 7, 1, 24 * 365),
         password_min_length=8,
+        content_security_policy=(os.environ.get("MCP_ORCH_CONTENT_SECURITY_POLICY") or "").strip()
+        or None,
     )
 
 

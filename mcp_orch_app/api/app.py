@@ -22,6 +22,7 @@ from mcp_orch_app.api import (
     workers,
 )
 from mcp_orch_app.api.errors import install_error_handlers
+from mcp_orch_app.api.security_headers import SecurityHeadersMiddleware
 from mcp_orch_app.gateway.http_endpoints import install_mcp_endpoints
 
 
@@ -50,4 +51,6 @@ def create_api() -> FastAPI:
     ):
         api.include_router(module.router)
     install_mcp_endpoints(api)
+    # Outermost of this app: also the UI pages and assets Reflex serves from inside it.
+    api.add_middleware(SecurityHeadersMiddleware)
     return api
