@@ -54,6 +54,8 @@ class Settings:
     none by default: the UI is same-origin and MCP clients are not browsers."""
     max_json_depth: int = 64
     """Deepest nesting of arrays/objects accepted in an MCP message (MCP_ORCH_MAX_JSON_DEPTH)."""
+    # None: the built-in policy of mcp_orch_app/api/security_headers.py.
+    content_security_policy: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -142,6 +144,8 @@ def load_settings() -> Settings:
         login_failure_window_minutes=_int_env("MCP_ORCH_LOGIN_FAILURE_WINDOW_MINUTES", 15, 1, 1440),
         login_lockout_max_seconds=_int_env("MCP_ORCH_LOGIN_LOCKOUT_MAX_SECONDS", 300, 1, 86400),
         trust_forwarded_for=_bool_env("MCP_ORCH_TRUST_FORWARDED_FOR", False),
+        content_security_policy=(os.environ.get("MCP_ORCH_CONTENT_SECURITY_POLICY") or "").strip()
+        or None,
     )
 
 

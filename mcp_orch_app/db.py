@@ -3,11 +3,19 @@
 The services are synchronous SQLAlchemy code (psycopg2 / sqlite3). Request paths never run
 them on the event loop: FastAPI runs plain ``def`` routes in its thread pool, and Reflex
 handlers go through :func:`run_db` which hops to a worker thread.
+
+On SQLite every write unit takes the database's write lock when it begins (``BEGIN IMMEDIATE``)
+and waits its turn for it (``busy_timeout``). A deferred transaction that read first holds a read
+snapshot it cannot upgrade once another writer has committed: SQLite refuses the write at once
+with "database is locked" and never consults the busy handler. Reads stay outside any
+transaction (the sqlite3 driver opens one only before a write), so readers never queue behind a
+writer; WAL lets them read while it writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -34,10 +42,25 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# Statements that open a write unit: DML (the sqlite3 driver would BEGIN deferred before them)
+# and SAVEPOINT (which, outside a transaction, starts a deferred one by itself).
+_SQLITE_WRITE_START = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|SAVEPOINT)\b", re.IGNORECASE)
+
+
+def _begin_sqlite_writes_immediately(
+    _conn, cursor, statement: str, _parameters, _context, _executemany
+) -> None:
+    dbapi_connection = cursor.connection
+    if not dbapi_connection.in_transaction and _SQLITE_WRITE_START.match(statement):
+        # The driver sees the open transaction and skips its own deferred BEGIN.
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "before_cursor_execute", _begin_sqlite_writes_immediately)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -23,6 +23,7 @@ from mcp_orch_app.api import (
 )
 from mcp_orch_app.api.body_limits import BodyLimitMiddleware
 from mcp_orch_app.api.errors import install_error_handlers
+from mcp_orch_app.api.security_headers import SecurityHeadersMiddleware
 from mcp_orch_app.gateway.http_endpoints import install_mcp_endpoints
 
 
@@ -54,4 +55,6 @@ def create_api() -> FastAPI:
     # Added last, so it runs first: around the MCP endpoints, the REST routes and the Reflex
     # backend mounted inside this app.
     api.add_middleware(BodyLimitMiddleware)
+    # Outermost of this app: also the UI pages and assets Reflex serves from inside it.
+    api.add_middleware(SecurityHeadersMiddleware)
     return api

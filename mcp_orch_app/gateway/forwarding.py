@@ -522,6 +522,7 @@ def record_call(
     client_name: str | None = None,
 ) -> None:
     """One ToolCallLog row and the session's counters, queued for the writer."""
+    config = getattr(access, "config", None)  # a refused unified call names no server
     try:
         gateway.writer.submit_tool_call(
             project_id=access.project_id,
@@ -537,6 +538,7 @@ def record_call(
             error_code=error_code,
             error_message=error_message,
             duration_ms=duration_ms,
+            redactor=config.redactor if config is not None else None,
         )
     except LogWriterClosed:
         return

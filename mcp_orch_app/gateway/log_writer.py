@@ -64,6 +64,7 @@ from mcp_orch_app.models.enums import (
 from mcp_orch_app.models.logs import ClientSession, ServerLog, ToolCallLog
 from mcp_orch_app.models.servers import McpTool
 from mcp_orch_app.models.types import UTCDateTime, utcnow
+from mcp_orch_app.security.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,15 @@ def cap_json(value: Any, limit: int) -> str | None:
         if marker_size <= limit or not preview:
             return marker
         preview = preview[: int(len(preview) * limit / marker_size * 0.9)]
+
+
+def _redacted(value: Any, redactor: Redactor | None) -> Any:
+    """``value`` as JSON text with the server's secrets replaced (before any capping, so a cut
+    can never leave part of a secret behind). Encoded once: cap_json takes the text as it is."""
+    if not redactor or value is None:
+        return value
+    text = str(value) if isinstance(value, EncodedJSON) else _dumps(value)
+    return EncodedJSON(redactor.redact_json_text(text))
 
 
 def _text(value: Any, limit: int | None) -> str | None:
@@ -650,15 +660,19 @@ class LogWriter:
         error_message: str | None = None,
         duration_ms: float = 0,
         created_at: datetime | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         """Record one tools/call (bridge-level refusals included).
 
         Does not count the call in its session: the gateway calls :meth:`touch_client_session`
-        for that, also for calls it never forwards.
+        for that, also for calls it never forwards. ``redactor`` (the server's) replaces its
+        secrets in the arguments, the result and the error before anything is capped or queued.
         """
         limit = self._backlog_payload_limit if self._backlogged else self._payload_limit
-        args_text = cap_json(arguments, limit)
-        result_text = cap_json(result, limit)
+        args_text = cap_json(_redacted(arguments, redactor), limit)
+        result_text = cap_json(_redacted(result, redactor), limit)
+        if redactor and error_message is not None:
+            error_message = redactor.redact(str(error_message))
         message = _text(error_message, ERROR_MESSAGE_LIMIT)
         row = {
             "project_id": _uuid(project_id),
@@ -695,9 +709,14 @@ class LogWriter:
         level: LogLevel | str = LogLevel.INFO,
         details: Any = None,
         created_at: datetime | None = None,
+        redactor: Redactor | None = None,
     ) -> bool:
         """Record a server event or a stderr line. Returns False when a stderr line was
-        suppressed by the server's rate limit (it is counted in a later summary row)."""
+        suppressed by the server's rate limit (it is counted in a later summary row).
+        ``redactor`` (the server's) replaces its secrets in the message and the details."""
+        if redactor:
+            message = redactor.redact(str(message))
+            details = _redacted(details, redactor)
         category = ServerLogCategory(category)
         project_id = _uuid(project_id)
         server_id = _uuid(server_id)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,11 +39,13 @@ from mcp_orch_app.gateway.upstream import (
     UnusableList,
     Upstream,
     UpstreamConfig,
+    UpstreamError,
     UpstreamFailure,
     UpstreamUnavailable,
     list_every_page,
 )
 from mcp_orch_app.models.types import utcnow
+from mcp_orch_app.security.redaction import Redactor
 from mcp_orch_app.services import server_operations, server_status, servers
 from mcp_orch_app.services.errors import NotFound
 from mcp_orch_app.services.principal import Actor
@@ -106,8 +108,16 @@ async def check_server(
 ) -> CheckResult:
     """Connect (or reuse the pooled connection; restart it first if asked) and list the tools.
 
-    Never raises for an upstream problem: it is the result. Bounded by the server's timeout.
+    Never raises for an upstream problem: it is the result, its error free of the server's
+    secrets. Bounded by the server's timeout.
     """
+    result = await _check_server(gateway, access, restart=restart)
+    if result.error is None:
+        return result
+    return replace(result, error=access.config.redactor.redact(result.error))
+
+
+async def _check_server(gateway: Gateway, access: ServerAccess, *, restart: bool) -> CheckResult:
     config = access.config
     checked_at = utcnow()
     started = False
@@ -206,7 +216,8 @@ async def call_tool(
 ) -> ToolCallOutcome:
     """Call a tool of the server once (developer and up), logged like an MCP client's call.
 
-    Raises UpstreamFailure (already logged) when the call got no answer.
+    The answer (or the UpstreamFailure, already logged, when the call got none) is shown to a
+    person: the server's own secrets are replaced in it.
     """
     target = await run_db(server_operations.server_to_call, actor, project_id, server_id)
     running = _gateway(gateway)
@@ -219,6 +230,21 @@ async def call_tool(
         upstream = await running.upstream(access)
         return await upstream.request("tools/call", params, timeout=access.config.timeout_seconds)
 
-    return await run_tool_call(
-        running, access, tool_name, arguments, send, client_name=API_CLIENT_NAME
-    )
+    redactor = access.config.redactor
+    try:
+        outcome = await run_tool_call(
+            running, access, tool_name, arguments, send, client_name=API_CLIENT_NAME
+        )
+    except UpstreamFailure as exc:
+        raise _redacted_failure(exc, redactor) from None
+    return replace(outcome, result=redactor.redact_value(outcome.result))
+
+
+def _redacted_failure(exc: UpstreamFailure, redactor: Redactor) -> UpstreamFailure:
+    if not redactor:
+        return exc
+    if isinstance(exc, UpstreamError):
+        return UpstreamError(
+            exc.code, redactor.redact(exc.message), redactor.redact_value(exc.data)
+        )
+    return type(exc)(redactor.redact(str(exc)))

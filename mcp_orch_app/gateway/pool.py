@@ -381,6 +381,9 @@ class UpstreamPool:
         message: str,
         details: dict[str, Any] | None = None,
     ) -> None:
+        # Every event of a server (start errors quote upstream text) loses its secrets here.
+        message = config.redactor.redact(message)
+        details = config.redactor.redact_value(details)
         if self._on_event is None:
             logger.log(_LOG_LEVELS[level], "%s %s: %s", config.name, category, message)
             return

@@ -172,7 +172,8 @@ class StdioUpstream(MultiplexedUpstream):
             message = json.loads(line)
         except ValueError:
             # Some servers print banners on stdout; show them with stderr rather than lose them.
-            self._stderr.offer(f"[stdout] {line.decode('utf-8', 'replace').rstrip()}")
+            text = self.config.redactor.redact(line.decode("utf-8", "replace").rstrip())
+            self._stderr.offer(f"[stdout] {text}")
             return
         self._dispatch(message)
 
@@ -186,7 +187,8 @@ class StdioUpstream(MultiplexedUpstream):
                     continue
                 if not raw:
                     return
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                # Redacted here, before the tail (crash reasons quote it) and the log see it.
+                line = self.config.redactor.redact(raw.decode("utf-8", "replace").rstrip("\r\n"))
                 self.stderr_tail.append(line[:500])
                 self._stderr.offer(line)
         finally:

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mcp_orch_app.models.enums import Transport
+from mcp_orch_app.security.redaction import Redactor, redactor_for
 
 if TYPE_CHECKING:
     from mcp_orch_app.models.servers import McpServer
@@ -157,6 +158,11 @@ class UpstreamConfig:
             timeout_seconds=float(server.timeout_seconds),
             auto_restart=bool(server.auto_restart),
         )
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Replaces this server's own secrets (env values, headers) in text it sends back."""
+        return redactor_for(self.env, self.headers)
 
     @cached_property
     def fingerprint(self) -> str:

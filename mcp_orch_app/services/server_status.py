@@ -33,6 +33,7 @@ from sqlmodel import Session, col
 
 from mcp_orch_app.models import LogLevel, McpServer, ServerLog, ServerLogCategory, ServerStatus
 from mcp_orch_app.models.types import utcnow
+from mcp_orch_app.security.redaction import redactor_for
 from mcp_orch_app.services import activity
 from mcp_orch_app.services.access import parse_uuid
 from mcp_orch_app.services.errors import NotFound
@@ -89,6 +90,9 @@ def record_check(
         return old, old  # a newer check already landed
 
     new = status_for(ok=ok, unreachable=unreachable)
+    if error:
+        # The status, its ServerLog and Activity are read by reporters: never the secrets.
+        error = redactor_for(server.env, server.headers).redact(error)
     if ok and tools is not None:
         sync_tool_cache(db, server.id, tools)  # also sets tools_count
     server.status = new

@@ -471,7 +471,9 @@ def _try_form() -> rx.Component:
         rx.text(
             "Calls ",
             rx.code(ServerDetailState.try_tool),
-            " on the server for real, like an MCP client would; the call is logged.",
+            " on the server for real, like an MCP client would. The call is logged: its "
+            "arguments and result are stored in the tool-call log, readable by every project "
+            "member, with this server's own secrets replaced with [redacted].",
             size="2",
             color_scheme="gray",
         ),

@@ -29,6 +29,15 @@ from mcp_orch_app.ui.views.server_detail import code_block
 from mcp_orch_app.ui.views.server_editor import CODE_FONT
 from mcp_orch_app.ui.views.time_range import range_picker
 
+STORED_NOTE = rx.text(
+    "Every call's arguments and result are stored here (kept for the log retention period) and "
+    "readable by every member of the project; a server's own secrets (its env values and "
+    "headers) are replaced with [redacted].",
+    size="1",
+    color_scheme="gray",
+    id="tool-calls-stored-note",
+)
+
 COLUMNS = ["", "Time (UTC)", "Status", "Server · tool", "Duration", "Arguments or error", "Client"]
 
 
@@ -352,6 +361,7 @@ def _viewer() -> rx.Component:
     return section(
         "Tool calls",
         _toolbar(),
+        STORED_NOTE,
         rx.box(_list(), width="100%", id="tool-calls"),
         rx.cond(
             ToolCallsState.auto_refresh,
