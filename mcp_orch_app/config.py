@@ -25,6 +25,9 @@ class Settings:
     public_url: str | None
     login_session_hours: int
     password_min_length: int
+    instance_heartbeat_seconds: int = 15
+    """How often a backend process says it is alive; one silent for 4 heartbeats is taken
+    for dead and its client sessions are ended (services/instances.py)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,6 +67,7 @@ def load_settings() -> Settings:
         public_url=(os.environ.get("MCP_ORCH_PUBLIC_URL") or "").rstrip("/") or None,
         login_session_hours=_int_env("MCP_ORCH_SESSION_HOURS", 24 * 7, 1, 24 * 365),
         password_min_length=8,
+        instance_heartbeat_seconds=_int_env("MCP_ORCH_INSTANCE_HEARTBEAT_SECONDS", 15, 1, 3600),
     )
 
 
