@@ -144,7 +144,8 @@ def exit_like(status: int) -> None:
     """Exit with the server's wait status: its exit code, or death by its signal."""
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
-        signal.signal(signum, signal.SIG_DFL)
+        if signum != signal.SIGKILL:  # the one signal whose handler cannot be set
+            signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         os._exit(128 + signum)  # a signal that does not kill by default (SIGCHLD, ...)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
@@ -163,15 +164,13 @@ def run_server(command: str, args: list[str]) -> None:
 
 
 def forward_term(server: int) -> None:
-    """The backend's stop reaches the server through the group; a server that left the group
-    (``setsid``) gets the SIGTERM from here."""
+    """A SIGTERM or SIGINT to the supervisor is meant for the server: pass it on. (The backend's
+    stop signals the whole group, so the server may get it twice, which a server must bear
+    anyway: service managers and terminals do the same.)"""
 
     def handler(signum: int, _frame: object) -> None:
-        try:
-            if os.getpgid(server) != os.getpgrp():
-                os.kill(server, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(server, signum)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
