@@ -56,6 +56,9 @@ class Settings:
     """Deepest nesting of arrays/objects accepted in an MCP message (MCP_ORCH_MAX_JSON_DEPTH)."""
     # None: the built-in policy of mcp_orch_app/api/security_headers.py.
     content_security_policy: str | None = None
+    instance_heartbeat_seconds: int = 15
+    """How often a backend process says it is alive; one silent for 4 heartbeats is taken
+    for dead and its client sessions are ended (services/instances.py)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -146,6 +149,7 @@ def load_settings() -> Settings:
         trust_forwarded_for=_bool_env("MCP_ORCH_TRUST_FORWARDED_FOR", False),
         content_security_policy=(os.environ.get("MCP_ORCH_CONTENT_SECURITY_POLICY") or "").strip()
         or None,
+        instance_heartbeat_seconds=_int_env("MCP_ORCH_INSTANCE_HEARTBEAT_SECONDS", 15, 1, 3600),
     )
 
 

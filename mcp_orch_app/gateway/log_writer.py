@@ -65,6 +65,7 @@ from mcp_orch_app.models.logs import ClientSession, ServerLog, ToolCallLog
 from mcp_orch_app.models.servers import McpTool
 from mcp_orch_app.models.types import UTCDateTime, utcnow
 from mcp_orch_app.security.redaction import Redactor
+from mcp_orch_app.services.instances import THIS_INSTANCE
 
 logger = logging.getLogger(__name__)
 
@@ -613,6 +614,8 @@ class LogWriter:
             "total_calls": 0,
             "successful_calls": 0,
             "failed_calls": 0,
+            # Which process serves it: if this one dies, another can end the row.
+            "instance_id": THIS_INSTANCE,
         }
         with self._lock:
             self._enqueue(_SESSION, row, _ENTRY_OVERHEAD_BYTES)

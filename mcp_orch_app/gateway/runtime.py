@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, recognise_client
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
@@ -41,6 +42,12 @@ from mcp_orch_app.gateway.upstream import Upstream, UpstreamConfig
 from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory
 from mcp_orch_app.services.access_events import add_access_listener
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
+from mcp_orch_app.services.instances import (
+    end_dead_instances_sessions,
+    forget_instance,
+    heartbeat,
+    register_instance,
+)
 from mcp_orch_app.services.mcp_access import McpGrant, authorize_mcp_client, enabled_server_ids
 
 logger = logging.getLogger(__name__)
@@ -498,12 +505,52 @@ def current_gateway() -> Gateway | None:
     return _current
 
 
+class InstanceHeartbeat:
+    """This process as a live `GatewayInstance` while the gateway runs: registered at start
+    (ending the sessions that dead processes left active), refreshed every heartbeat (ending
+    those of processes that died meanwhile, e.g. another replica), forgotten on a clean stop."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        try:
+            await run_db(register_instance)
+            await run_db(end_dead_instances_sessions, self.interval, at_start=True)
+        except Exception:
+            # Serving matters more than this bookkeeping; the next heartbeat tries again.
+            logger.exception("could not register this backend process as a gateway instance")
+        self._task = asyncio.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await run_db(heartbeat)
+                await run_db(end_dead_instances_sessions, self.interval)
+            except Exception:
+                logger.exception("gateway instance heartbeat failed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await run_db(forget_instance)
+        except Exception:
+            logger.exception("could not remove this gateway instance's row")
+
+
 @asynccontextmanager
 async def gateway_lifespan(gateway: Gateway | None = None) -> AsyncIterator[Gateway]:
     """Lifespan task: start the gateway; on shutdown stop every upstream, then drain the log
     writer so the rows of the last calls and of the stop events land."""
     global _current
     gateway = gateway or Gateway()
+    instance = InstanceHeartbeat(get_settings().instance_heartbeat_seconds)
+    await instance.start()
     await gateway.start()
     _current = gateway
     try:
@@ -514,3 +561,4 @@ async def gateway_lifespan(gateway: Gateway | None = None) -> AsyncIterator[Gate
             await gateway.stop()
         finally:
             await asyncio.to_thread(gateway.writer.close)
+            await instance.stop()

@@ -6,6 +6,10 @@ and everything it spawns (npx, node, a shell, a `sleep` it forgot about) share o
 group whose id is the server's pid. Leaked processes are the top complaint about MCP
 orchestrators; stopping a server therefore signals the group, not just the pid, and checks the
 process table until the group is gone.
+
+On Linux the server runs under `stdio_supervisor` (see its docstring), which leads that group
+in the server's place and makes the whole tree die with mcp-orch, even when mcp-orch itself is
+killed outright; `supervised_argv` builds its command line.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping
 
@@ -57,6 +62,20 @@ def resolve_command(config: UpstreamConfig, env: Mapping[str, str]) -> str:
             f"{prefix}: command {command!r} was not found on PATH ({env.get('PATH', '')})"
         )
     return found
+
+
+SUPERVISOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stdio_supervisor.py")
+
+
+def supervised_argv(command: str, args: list[str]) -> list[str]:
+    """The command line that runs ``command args`` under the supervisor (Linux), or as is.
+
+    The supervisor runs by file path with ``-I -S``: it needs only the standard library, so it
+    starts without the site packages and ignores PYTHON* variables meant for the server.
+    """
+    if not sys.platform.startswith("linux"):
+        return [command, *args]
+    return [sys.executable, "-I", "-S", SUPERVISOR, str(os.getpid()), "--", command, *args]
 
 
 class StderrLimiter:

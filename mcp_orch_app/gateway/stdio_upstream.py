@@ -21,6 +21,7 @@ from mcp_orch_app.gateway.stdio_process import (
     StderrLimiter,
     child_environment,
     resolve_command,
+    supervised_argv,
     terminate_group,
 )
 from mcp_orch_app.gateway.upstream import (
@@ -81,7 +82,7 @@ class StdioUpstream(MultiplexedUpstream):
 
     @property
     def pid(self) -> int | None:
-        """The server's pid, which is also its process group id."""
+        """The pid of the server's process group leader (its supervisor on Linux)."""
         return self._proc.pid if self._proc else None
 
     @property
@@ -110,8 +111,7 @@ class StdioUpstream(MultiplexedUpstream):
         command = resolve_command(self.config, env)
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                command,
-                *self.config.args,
+                *supervised_argv(command, list(self.config.args)),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

@@ -13,6 +13,7 @@ from mcp_orch_app.models.enums import (
     WorkerRunStatus,
     WorkerRunTrigger,
 )
+from mcp_orch_app.models.instances import GatewayInstance
 from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCallLog
 from mcp_orch_app.models.projects import Project, ProjectMember, ProjectTeam
 from mcp_orch_app.models.servers import McpServer, McpTool, ToolPreference
@@ -25,6 +26,7 @@ __all__ = [
     "ApiKey",
     "ClientSession",
     "ClientTransport",
+    "GatewayInstance",
     "InvitedAs",
     "LogLevel",
     "LoginSession",

@@ -35,7 +35,10 @@ class ClientSession(SQLModel, table=True):
     """One MCP client connection to a server endpoint or to the unified endpoint."""
 
     __tablename__ = "client_sessions"
-    __table_args__ = (Index("ix_client_sessions_project_started", "project_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_client_sessions_project_started", "project_id", "started_at"),
+        Index("ix_client_sessions_instance", "instance_id"),
+    )
 
     id: uuid.UUID = uuid_pk()
     project_id: uuid.UUID = Field(foreign_key="projects.id", ondelete="CASCADE")
@@ -60,6 +63,9 @@ class ClientSession(SQLModel, table=True):
     total_calls: int = Field(default=0)
     successful_calls: int = Field(default=0)
     failed_calls: int = Field(default=0)
+    # The backend process serving the session (a GatewayInstance id; no foreign key: the
+    # instance row goes when the process is found dead, the session row stays).
+    instance_id: uuid.UUID | None = Field(default=None)
 
 
 class ToolCallLog(SQLModel, table=True):

@@ -55,11 +55,13 @@ class RealApp:
 @contextlib.contextmanager
 def real_app(tmp_path: Path) -> Iterator[RealApp]:
     """The backend in production mode, in its own process group; stopped (the whole group,
-    SIGKILL if need be) on the way out if the test has not stopped it."""
+    SIGKILL if need be) on the way out if the test has not stopped it. Started again on the
+    same ``tmp_path``, it finds the data of the previous run."""
     workdir = tmp_path / "app"
-    workdir.mkdir()
+    workdir.mkdir(exist_ok=True)
     for name in APP_FILES:
-        (workdir / name).symlink_to(CHECKOUT / name)
+        if not (workdir / name).exists():
+            (workdir / name).symlink_to(CHECKOUT / name)
     data_dir = tmp_path / "data"
     env = _app_env(data_dir)
     subprocess.run(
@@ -72,7 +74,7 @@ def real_app(tmp_path: Path) -> Iterator[RealApp]:
     )
     port = free_port()
     log = tmp_path / "app.log"
-    with log.open("w") as out:
+    with log.open("a") as out:
         process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only"),
