@@ -248,7 +248,9 @@ def _bodies(draw) -> bytes:
         text = json.dumps(draw(_messages()))
         cut = draw(st.integers(0, len(text)))
         return (
-            text[:cut] + draw(st.sampled_from(['"\\ud800"', "\\u0000", "\\udfff"])) + text[cut:]
+            text[:cut]
+            + draw(st.sampled_from(['"\\ud800"', "\\u0000", "\\udfff", "1e400", "-1e999"]))
+            + text[cut:]
         ).encode()
     return json.dumps(draw(_messages()), allow_nan=False).encode()
 
