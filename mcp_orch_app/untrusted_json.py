@@ -5,7 +5,7 @@ part of mcp-orch can keep: bounded nesting, real Unicode text, standard JSON num
 to break serializers and upstreams later (the tool-call log viewer, an upstream's own parser),
 lone UTF-16 surrogates (`"\\ud800"`) that no UTF-8 encoder, upstream pipe or PostgreSQL text
 column accepts, and `NaN` / `Infinity`, which are not JSON at all. `loads_bounded` refuses all of
-these up front with a `JSONRejected` whose `reason` is a sentence the client can act on, and
+these (and numbers too large for a float) up front with a `JSONRejected` whose `reason` is a sentence the client can act on, and
 whose `kind` lets a caller pick its error code (a JSON-RPC endpoint answers `syntax` with
 -32700 and the others with -32600 / -32602).
 """
@@ -13,6 +13,7 @@ whose `kind` lets a caller pick its error code (a JSON-RPC endpoint answers `syn
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Literal
 
@@ -42,6 +43,14 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 would become inf, which no JSON encoder or jsonb column takes back.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
 def loads_bounded(raw: bytes | str, *, max_depth: int) -> Any:
     """The JSON value of ``raw``, or JSONRejected.
 
@@ -55,7 +64,7 @@ def loads_bounded(raw: bytes | str, *, max_depth: int) -> Any:
         except UnicodeDecodeError:
             raise JSONRejected("the body is not valid UTF-8 text") from None
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise JSONRejected(_depth_reason(max_depth), "depth") from None
     except ValueError as exc:  # json.JSONDecodeError and the refused constants

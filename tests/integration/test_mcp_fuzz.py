@@ -115,12 +115,25 @@ def _initialize(http: httpx2.Client, site: FuzzSite, unified: bool) -> str:
 
 # -- strategies ------------------------------------------------------------------------------
 
+_texts = st.integers(0, 9).flatmap(
+    # Now and then a character no database column or UTF-8 pipe takes as it is.
+    lambda roll: (
+        st.text(max_size=20)
+        if roll < 5
+        else st.builds(
+            lambda before, odd, after: before + odd + after,
+            st.text(max_size=6),
+            st.sampled_from(["\ud800", "\udfff", "\udc00\ud800", "\x00", "\u2028", "\ufeff"]),
+            st.text(max_size=6),
+        )
+    )
+)
 _scalars = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20)
+    | _texts
 )
 _json_values = st.recursive(
     _scalars,
@@ -150,18 +163,26 @@ _ids = st.integers(0, 9).flatmap(
         else _json_values
     )
 )
-_tool_names = st.sampled_from(["echo", "add", "fixture__echo", "fixture__add", "nope", ""]) | (
-    st.text(max_size=12)
+_tool_names = st.integers(0, 9).flatmap(
+    # The per-server endpoint knows "echo", the unified one "fixture__echo".
+    lambda roll: (
+        st.sampled_from(["echo", "fixture__echo"])
+        if roll < 7
+        else st.sampled_from(["add", "fixture__add", "nope", ""]) | st.text(max_size=12)
+    )
 )
-_arguments = (
-    st.fixed_dictionaries({"text": st.text(max_size=30)})
-    | st.fixed_dictionaries({"a": _json_values, "b": _json_values})
-    | _json_values
-    | _nested()
+_arguments = st.integers(0, 9).flatmap(
+    lambda roll: (
+        st.fixed_dictionaries({"text": _texts})
+        if roll < 6
+        else st.fixed_dictionaries({"a": _json_values, "b": _json_values})
+        | _json_values
+        | _nested()
+    )
 )
 # Methods that would open long-lived streams (subscriptions/listen, GET) are left out: the
 # property is about answers, and a listen stream has none until the client leaves.
-_methods = st.sampled_from(
+_other_methods = st.sampled_from(
     [
         "initialize",
         "ping",
@@ -179,6 +200,10 @@ _methods = st.sampled_from(
         "notifications/cancelled",
     ]
 ) | st.text(max_size=16)
+# Tool calls are what reaches the upstream and the call log: about half of the messages.
+_methods = st.integers(0, 9).flatmap(
+    lambda roll: st.just("tools/call") if roll < 5 else _other_methods
+)
 
 
 @st.composite
@@ -191,12 +216,12 @@ def _messages(draw) -> Any:
         message["method"] = method
     if draw(st.integers(0, 9)) < 8:
         message["id"] = draw(_ids)
-    shape = draw(st.integers(0, 3))
-    if shape == 0:
+    shape = draw(st.integers(0, 5))
+    if shape <= 2:
         message["params"] = {"name": draw(_tool_names), "arguments": draw(_arguments)}
-    elif shape == 1:
+    elif shape == 3:
         message["params"] = draw(_json_values | _nested())
-    elif shape == 2 and draw(st.booleans()):
+    elif shape == 4:
         message["params"] = {
             "name": draw(_tool_names),
             "arguments": draw(_arguments),
@@ -223,7 +248,9 @@ def _bodies(draw) -> bytes:
         text = json.dumps(draw(_messages()))
         cut = draw(st.integers(0, len(text)))
         return (
-            text[:cut] + draw(st.sampled_from(['"\\ud800"', "\\u0000", "\\udfff"])) + text[cut:]
+            text[:cut]
+            + draw(st.sampled_from(['"\\ud800"', "\\u0000", "\\udfff", "1e400", "-1e999"]))
+            + text[cut:]
         ).encode()
     return json.dumps(draw(_messages()), allow_nan=False).encode()
 

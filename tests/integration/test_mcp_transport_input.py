@@ -232,6 +232,16 @@ async def test_a_lone_surrogate_in_arguments_is_invalid_params_and_logged(site, 
     assert refused[0]["tool_name"] == tool
 
 
+async def test_numbers_beyond_a_float_are_refused_not_forwarded_as_infinity(site):
+    raw = b'{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"add","arguments":{"a":1e400,"b":1}}}'
+    async with httpx2.AsyncClient(timeout=30) as http:
+        sid = await _initialize(http, site)
+        answer = await http.post(site.mcp(), content=raw, headers=_session_headers(site, sid))
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == -32700
+        assert "out of range" in answer.json()["error"]["message"]
+        await _echo_works(http, site, sid)
+
+
 async def test_nul_characters_in_arguments_pass_and_their_row_is_stored(site):
     async with httpx2.AsyncClient(timeout=30) as http:
         sid = await _initialize(http, site)

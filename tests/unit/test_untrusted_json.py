@@ -48,7 +48,19 @@ def test_a_surrogate_pair_is_a_real_character_and_passes():
 
 
 @pytest.mark.parametrize(
-    "raw", [b"", b"x", b'{"a":', b"\xff\xfe{}", b'"\xed\xa0\x80"', b"NaN", b"[Infinity]", b"[1,]"]
+    "raw",
+    [
+        b"",
+        b"x",
+        b'{"a":',
+        b"\xff\xfe{}",
+        b'"\xed\xa0\x80"',
+        b"NaN",
+        b"[Infinity]",
+        b"[1,]",
+        b"1e400",
+        b'{"a": -1e999}',
+    ],
 )
 def test_bodies_that_are_not_utf8_json_are_syntax_errors(raw):
     with pytest.raises(JSONRejected) as refused:
