@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from mcp_orch_app.config import get_settings
+from mcp_orch_app.stored_json import dumps_stored, loads_stored
 
 _engines: dict[str, Engine] = {}
 
@@ -57,12 +58,17 @@ def _begin_sqlite_writes_immediately(
 
 
 def make_engine(url: str) -> Engine:
+    # Every JSON column is written and read within stored_json's bounds, so no stored document
+    # (nested too deep, NUL, lone surrogates, NaN; also rows from before) breaks a reader.
+    json_options = {"json_serializer": dumps_stored, "json_deserializer": loads_stored}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options
+        )
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "before_cursor_execute", _begin_sqlite_writes_immediately)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_options)
 
 
 def get_engine(url: str | None = None) -> Engine:

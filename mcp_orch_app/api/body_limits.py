@@ -6,15 +6,20 @@ whatever Reflex serves inside the same app, its `/_upload` route included). A de
 `Content-Length` past the limit is refused before the app runs; a body without one (chunked) is
 counted as it arrives and refused as soon as it passes the limit, so the backend never holds
 more than the limit of one request. The refusal is a 413 naming the limit and its setting: JSON
-`{"detail": ...}` on REST routes, a JSON-RPC error on MCP endpoints. The connection stays open:
-the HTTP server discards the rest of the body unread by the app (closing at once would reset the
-connection before most clients, which send the whole body first, could read the 413).
+`{"detail": ...}` on REST routes, a JSON-RPC error on MCP endpoints.
+
+After the 413 the rest of the body is read and thrown away, for at most `DRAIN_SECONDS`: most
+clients send the whole body before they read the answer, and a server that closes a connection
+with unread data resets it, so they would see "connection reset" instead of the 413 (Granian
+does; uvicorn drains by itself). Memory stays flat meanwhile; a client still sending after that
+time is cut off.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_orch_app.config import describe_size, get_settings
 from mcp_orch_app.gateway.forwarding import INVALID_REQUEST, error_response
 from mcp_orch_app.gateway.http_endpoints import is_mcp_endpoint_path
+
+DRAIN_SECONDS = 30.0
+"""How long the rest of a refused body is read and discarded (nginx's lingering_time)."""
 
 _IMPORT_PATH = re.compile(r"^/api/projects/[^/]+/servers/import/?$")
 
@@ -51,6 +59,16 @@ def limit_for(path: str) -> BodyLimit:
             settings.max_body_import, "MCP_ORCH_MAX_BODY_IMPORT", "a servers JSON import", False
         )
     return BodyLimit(settings.max_body_rest, "MCP_ORCH_MAX_BODY_REST", "a REST request", False)
+
+
+async def _drain(receive: Receive, more_body: bool) -> None:
+    """Read and discard what is left of the request body, within `DRAIN_SECONDS`."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while more_body and time.monotonic() < deadline:
+        message = await receive()
+        if message["type"] != "http.request":
+            return  # the client went away, or the server ended the exchange
+        more_body = message.get("more_body", False)
 
 
 class _BodyTooLarge(Exception):
@@ -103,18 +121,21 @@ class BodyLimitMiddleware:
         declared = _declared_length(scope)
         if declared is not None and declared > limit.size:
             await _refuse(limit, send)
+            await _drain(receive, more_body=True)
             return
 
         received = 0
         exceeded = False
         started = False
+        more_body = True
 
         async def counting_receive() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, exceeded, more_body
             if exceeded:
                 raise _BodyTooLarge
             message = await receive()
             if message["type"] == "http.request":
+                more_body = message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit.size:
                     exceeded = True
@@ -138,3 +159,4 @@ class BodyLimitMiddleware:
                 raise
         if exceeded and not started:
             await _refuse(limit, send)
+            await _drain(receive, more_body)

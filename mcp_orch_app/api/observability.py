@@ -14,6 +14,7 @@ from mcp_orch_app.services.schemas import (
     ClientSessionPage,
     ServerLogOut,
     ToolCallMetricsOut,
+    ToolCallOut,
     ToolCallPage,
 )
 
@@ -68,6 +69,12 @@ def tool_call_metrics(
     until: datetime | None = None,
 ):
     return run(tool_calls.tool_call_metrics, actor, project_id, since=since, until=until)
+
+
+@router.get("/tool-calls/{call_id}", response_model=ToolCallOut)
+def get_tool_call(project_id: str, call_id: str, actor: CurrentActor):
+    """One call with its full arguments and result (what the log viewer's expanded row shows)."""
+    return run(tool_calls.get_tool_call, actor, project_id, call_id)
 
 
 @router.get("/sessions", response_model=ClientSessionPage)

@@ -17,7 +17,10 @@ when that rule would have deleted it too. ``flush()`` and ``close()`` block unti
 submitted before them is committed; the app's lifespan closes the writer on shutdown.
 
 Payloads are size-capped before they are queued, and stderr lines are rate-limited per server, so
-neither a huge tool result nor a chatty server can flood memory or the database.
+neither a huge tool result nor a chatty server can flood memory or the database. Every payload is
+also made storable and readable for good (mcp_orch_app/stored_json.py: nesting bounded at
+``MAX_STORED_DEPTH`` levels with a marker below, no NUL, no lone surrogate, no NaN), and every
+text column is NUL-free, encodable and length-capped.
 
 The cached per-tool figures on ``McpTool`` (``call_count``, ``avg_duration_ms``) are kept here
 too, in the transaction of the calls they count: the calls of one batch are aggregated per
@@ -66,6 +69,7 @@ from mcp_orch_app.models.servers import McpTool
 from mcp_orch_app.models.types import UTCDateTime, utcnow
 from mcp_orch_app.security.redaction import Redactor
 from mcp_orch_app.services.instances import THIS_INSTANCE
+from mcp_orch_app.stored_json import clean_text, prune, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -129,30 +133,35 @@ _ENCODER = json.JSONEncoder(
 def _dumps(value: Any) -> str:
     try:
         return _ENCODER.encode(value)
-    except (TypeError, ValueError, RecursionError) as exc:
-        # NaN/Infinity (PostgreSQL's jsonb refuses them) or a circular structure.
+    except ValueError:
+        # NaN/Infinity (PostgreSQL's jsonb refuses them): stored as strings.
+        return _ENCODER.encode(prune(value))
+    except RecursionError:
+        # Nested past what the encoder follows (or circular): the top levels are kept.
+        return _ENCODER.encode(prune(value))
+    except TypeError as exc:
+        try:
+            shown = repr(value)[: 4 * KIB]
+        except RecursionError:
+            shown = type(value).__name__
         return json.dumps(
-            {"unserializable": f"{type(exc).__name__}: {exc}", "repr": repr(value)[: 4 * KIB]},
+            {"unserializable": f"{type(exc).__name__}: {exc}", "repr": shown},
             ensure_ascii=False,
             separators=(",", ":"),
         )
 
 
 def _storable_json(text: str) -> tuple[str, int]:
-    """``text`` made acceptable to both databases, and its size in UTF-8 bytes."""
-    if "\\u0000" in text:
-        # PostgreSQL's jsonb cannot hold the NUL character.
-        text = text.replace("\\u0000", "\\ufffd")
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
+    """``text`` made acceptable to both databases and to every reader (stored_json.py: no NUL,
+    no lone surrogate, nesting bounded), and its size in UTF-8 bytes."""
+    text = storable_text(text)
     if text.isascii():  # O(1) in CPython: the common case never encodes
         return text, len(text)
-    try:
-        return text, len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        # Lone surrogates (from lenient decoding upstream) have no UTF-8 form.
-        text = text.encode("utf-8", "replace").decode("utf-8")
-        return text, len(text.encode("utf-8"))
+    return text, len(text.encode("utf-8"))
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def cap_json(value: Any, limit: int) -> str | None:
@@ -164,9 +173,12 @@ def cap_json(value: Any, limit: int) -> str | None:
     if value is None:
         return None
     text = str(value) if isinstance(value, EncodedJSON) else _dumps(value)
-    text, size = _storable_json(text)
-    if size <= limit:
-        return text
+    # Only a document that fits is checked in full; an oversize one is cut to a preview string.
+    if _utf8_size(text) <= limit:
+        text, size = _storable_json(text)
+        if size <= limit:
+            return text
+    size = _utf8_size(text)
     # Escaping can make the preview longer than its source: shrink until the marker fits.
     preview = text[: max(limit - 96, 0)]
     while True:
@@ -193,16 +205,9 @@ def _text(value: Any, limit: int | None) -> str | None:
         return None
     # Plain str: drivers adapt by exact type, and str() of a StrEnum is its value.
     text = value if type(value) is str else str(value)
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
+    return clean_text(text)
 
 
 def _utc(value: datetime | None) -> datetime:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from mcp_orch_app import config, db
-from mcp_orch_app.gateway.http_upstream import MessageTooLarge
+from mcp_orch_app.gateway.upstream import UpstreamUnavailable
 from mcp_orch_app.models.enums import Transport
 from mcp_orch_app.services import api_keys, projects
 from mcp_orch_app.services.schemas import ApiKeyIn
@@ -286,7 +286,8 @@ async def test_an_oversize_answer_from_an_http_upstream_fails_the_call_cleanly(
         upstream = make_upstream(server.config())
         await upstream.start()
         try:
-            with pytest.raises(MessageTooLarge) as refused:
+            # MessageTooLarge for the call it answered; on SSE, the crash it caused, same words.
+            with pytest.raises(UpstreamUnavailable) as refused:
                 await call_tool(upstream, "echo", {"text": "y" * (2 * MIB)}, timeout=20)
             message = str(refused.value)
             assert "MCP_ORCH_MAX_UPSTREAM_MESSAGE" in message and "1 MiB" in message

@@ -56,3 +56,23 @@ def test_json_depth_is_bounded(monkeypatch):
     monkeypatch.setenv("MCP_ORCH_MAX_JSON_DEPTH", "5000")
     with pytest.raises(ConfigError, match="MCP_ORCH_MAX_JSON_DEPTH"):
         load_settings()
+
+
+def test_size_limits_default_and_are_checked(monkeypatch):
+    for name in (
+        "MCP_ORCH_MAX_BODY_REST",
+        "MCP_ORCH_MAX_BODY_MCP",
+        "MCP_ORCH_MAX_BODY_IMPORT",
+        "MCP_ORCH_MAX_UPSTREAM_MESSAGE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.max_body_rest, settings.max_body_mcp, settings.max_body_import) == (
+        1 << 20,
+        4 << 20,
+        16 << 20,
+    )
+    assert settings.max_upstream_message == 64 << 20
+    monkeypatch.setenv("MCP_ORCH_MAX_BODY_MCP", "10")
+    with pytest.raises(ConfigError, match="MCP_ORCH_MAX_BODY_MCP must be between 1024"):
+        load_settings()
