@@ -24,11 +24,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mcp_orch_app.api.deps import CurrentActor
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.gateway import operations
 from mcp_orch_app.gateway.upstream import UpstreamError, UpstreamFailure, UpstreamTimeout
 from mcp_orch_app.services.schemas import ServerOut
 
-router = APIRouter(prefix="/api/projects/{project_id}/servers", tags=["servers"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}/servers", tags=["servers"], route_class=StrictJSONRoute
+)
 
 
 class ToolCallIn(BaseModel):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from mcp_orch_app.api.deps import CurrentActor
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services.worker import (
     DEFAULT_HISTORY,
     MAX_HISTORY,
@@ -20,7 +21,7 @@ from mcp_orch_app.services.worker import (
 )
 from mcp_orch_app.worker import control
 
-router = APIRouter(prefix="/api/workers", tags=["worker"])
+router = APIRouter(prefix="/api/workers", tags=["worker"], route_class=StrictJSONRoute)
 
 
 @router.get("/status", response_model=WorkerStatusOut)

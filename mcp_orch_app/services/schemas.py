@@ -22,6 +22,7 @@ from mcp_orch_app.models.enums import (
     ToolCallStatus,
     Transport,
 )
+from mcp_orch_app.services.bounds import Timestamp
 
 
 class _Out(BaseModel):
@@ -276,7 +277,7 @@ class ImportOut(BaseModel):
 
 class ApiKeyIn(BaseModel):
     name: str = Field(max_length=100)
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class ApiKeyOut(BaseModel):
