@@ -22,6 +22,7 @@ from mcp_orch_app.api import (
     workers,
 )
 from mcp_orch_app.api.errors import install_error_handlers
+from mcp_orch_app.api.openapi import install_openapi
 from mcp_orch_app.gateway.http_endpoints import install_mcp_endpoints
 
 
@@ -50,4 +51,5 @@ def create_api() -> FastAPI:
     ):
         api.include_router(module.router)
     install_mcp_endpoints(api)
+    install_openapi(api)
     return api
