@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import auth
+from mcp_orch_app.services.bounds import MAX_OFFSET
 from mcp_orch_app.services.schemas import (
     AdminUserCreateIn,
     AdminUserUpdateIn,
@@ -16,7 +18,7 @@ from mcp_orch_app.services.schemas import (
     UserOut,
 )
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=StrictJSONRoute)
 
 
 @router.get("/settings", response_model=SystemSettingsOut)
@@ -34,7 +36,7 @@ def list_users(
     actor: CurrentActor,
     q: str = Query("", max_length=100),
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     return run(auth.list_users, actor, q=q, limit=limit, offset=offset)
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import api_keys
 from mcp_orch_app.services.schemas import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
 
-router = APIRouter(prefix="/api/projects/{project_id}/api-keys", tags=["api-keys"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}/api-keys", tags=["api-keys"], route_class=StrictJSONRoute
+)
 
 
 @router.get("", response_model=list[ApiKeyOut])

@@ -23,6 +23,7 @@ from mcp_orch_app.api import (
 )
 from mcp_orch_app.api.body_limits import BodyLimitMiddleware
 from mcp_orch_app.api.errors import install_error_handlers
+from mcp_orch_app.api.openapi import install_openapi
 from mcp_orch_app.api.security_headers import SecurityHeadersMiddleware
 from mcp_orch_app.gateway.http_endpoints import install_mcp_endpoints
 
@@ -57,4 +58,5 @@ def create_api() -> FastAPI:
     api.add_middleware(BodyLimitMiddleware)
     # Outermost of this app: also the UI pages and assets Reflex serves from inside it.
     api.add_middleware(SecurityHeadersMiddleware)
+    install_openapi(api)
     return api

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from mcp_orch_app.api.deps import CurrentActor, client_ip, run, user_agent
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import auth
 from mcp_orch_app.services.schemas import (
     LoginIn,
@@ -16,7 +17,7 @@ from mcp_orch_app.services.schemas import (
     UserOut,
 )
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=StrictJSONRoute)
 
 
 @router.post("/signup", status_code=201, response_model=UserOut)

@@ -24,11 +24,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mcp_orch_app.api.deps import CurrentActor
+from mcp_orch_app.api.openapi import refusals
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.gateway import operations
 from mcp_orch_app.gateway.upstream import UpstreamError, UpstreamFailure, UpstreamTimeout
 from mcp_orch_app.services.schemas import ServerOut
 
-router = APIRouter(prefix="/api/projects/{project_id}/servers", tags=["servers"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}/servers", tags=["servers"], route_class=StrictJSONRoute
+)
 
 
 class ToolCallIn(BaseModel):
@@ -39,7 +43,7 @@ def _not_running(exc: operations.GatewayNotRunning) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=503)
 
 
-@router.post("/refresh", response_model=list[ServerOut])
+@router.post("/refresh", response_model=list[ServerOut], responses=refusals(503))
 async def refresh_all_servers(project_id: str, actor: CurrentActor):
     try:
         return await operations.refresh_all(actor, project_id)
@@ -47,7 +51,7 @@ async def refresh_all_servers(project_id: str, actor: CurrentActor):
         return _not_running(exc)
 
 
-@router.post("/{server_id}/refresh", response_model=ServerOut)
+@router.post("/{server_id}/refresh", response_model=ServerOut, responses=refusals(409, 503))
 async def refresh_server(project_id: str, server_id: str, actor: CurrentActor):
     try:
         return await operations.refresh_server(actor, project_id, server_id)
@@ -55,7 +59,7 @@ async def refresh_server(project_id: str, server_id: str, actor: CurrentActor):
         return _not_running(exc)
 
 
-@router.post("/{server_id}/restart", response_model=ServerOut)
+@router.post("/{server_id}/restart", response_model=ServerOut, responses=refusals(409, 503))
 async def restart_server(project_id: str, server_id: str, actor: CurrentActor):
     try:
         return await operations.restart_server(actor, project_id, server_id)
@@ -63,7 +67,7 @@ async def restart_server(project_id: str, server_id: str, actor: CurrentActor):
         return _not_running(exc)
 
 
-@router.post("/{server_id}/tools/{tool_name}/call")
+@router.post("/{server_id}/tools/{tool_name}/call", responses=refusals(409, 502, 503, 504))
 async def call_tool(
     project_id: str, server_id: str, tool_name: str, body: ToolCallIn, actor: CurrentActor
 ) -> Any:

@@ -3,12 +3,13 @@ client configuration snippets (read-only views over what the gateway recorded)."
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query, Request
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import client_config, client_sessions, server_logs, tool_calls
+from mcp_orch_app.services.bounds import MAX_DURATION_MS, MAX_ROW_ID, Timestamp
+from mcp_orch_app.services.paging import MAX_LIMIT
 from mcp_orch_app.services.schemas import (
     ClientConfigOut,
     ClientSessionPage,
@@ -17,29 +18,39 @@ from mcp_orch_app.services.schemas import (
     ToolCallOut,
     ToolCallPage,
 )
+from mcp_orch_app.services.tool_calls import MAX_QUERY_LENGTH
 
-router = APIRouter(prefix="/api/projects/{project_id}", tags=["observability"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}", tags=["observability"], route_class=StrictJSONRoute
+)
 
 
 @router.get("/tool-calls", response_model=ToolCallPage)
 def list_tool_calls(
     project_id: str,
     actor: CurrentActor,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     status: list[str] | None = Query(
         default=None, description="success, error, timeout, cancelled; repeat or comma-separate"
     ),
     server_id: str | None = None,
     tool: str | None = None,
     session_id: str | None = None,
-    q: str | None = Query(default=None, description="text in arguments, result or error"),
-    min_ms: int | None = None,
-    max_ms: int | None = None,
-    limit: int | None = Query(default=None, description="1..200, default 50"),
+    q: str | None = Query(
+        default=None,
+        description="text in arguments, result or error",
+        json_schema_extra={"maxLength": MAX_QUERY_LENGTH},
+    ),
+    min_ms: int | None = Query(default=None, ge=0, le=MAX_DURATION_MS),
+    max_ms: int | None = Query(default=None, ge=0, le=MAX_DURATION_MS),
+    limit: int | None = Query(default=None, ge=1, le=MAX_LIMIT, description="default 50"),
     cursor: str | None = None,
     newer_than: int | None = Query(
-        default=None, description="only calls recorded after the call with this id"
+        default=None,
+        ge=0,
+        le=MAX_ROW_ID,
+        description="only calls recorded after the call with this id",
     ),
 ):
     return run(
@@ -65,8 +76,8 @@ def list_tool_calls(
 def tool_call_metrics(
     project_id: str,
     actor: CurrentActor,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
 ):
     return run(tool_calls.tool_call_metrics, actor, project_id, since=since, until=until)
 
@@ -85,7 +96,7 @@ def list_sessions(
     server_id: str | None = None,
     unified: bool | None = None,
     session_id: str | None = Query(default=None, description="one session"),
-    limit: int | None = Query(default=None, description="1..200, default 50"),
+    limit: int | None = Query(default=None, ge=1, le=MAX_LIMIT, description="default 50"),
     cursor: str | None = None,
 ):
     return run(
@@ -107,8 +118,8 @@ def list_server_logs(
     actor: CurrentActor,
     server_id: str | None = None,
     level: str | None = Query(default=None, description="minimum level: debug..error"),
-    since: datetime | None = None,
-    limit: int | None = Query(default=None, description="1..200, default 100"),
+    since: Timestamp | None = None,
+    limit: int | None = Query(default=None, ge=1, le=MAX_LIMIT, description="default 100"),
 ):
     return run(
         server_logs.list_server_logs,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import activity, projects
+from mcp_orch_app.services.bounds import MAX_ROW_ID
 from mcp_orch_app.services.schemas import (
     ActivityFiltersOut,
     ActivityOut,
@@ -20,7 +22,7 @@ from mcp_orch_app.services.schemas import (
     RoleIn,
 )
 
-router = APIRouter(prefix="/api/projects", tags=["projects"])
+router = APIRouter(prefix="/api/projects", tags=["projects"], route_class=StrictJSONRoute)
 
 
 @router.get("", response_model=list[ProjectOut])
@@ -100,7 +102,7 @@ def project_activity(
     project_id: str,
     actor: CurrentActor,
     limit: int = Query(50, ge=1, le=200),
-    before_id: int | None = Query(None, ge=1),
+    before_id: int | None = Query(None, ge=1, le=MAX_ROW_ID),
     action: str | None = Query(None, max_length=64),
     actor_id: str | None = Query(None, max_length=64),
 ):

@@ -7,10 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Response
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import servers
 from mcp_orch_app.services.schemas import ImportOut, ServerIn, ServerOut, ServerPatch
 
-router = APIRouter(prefix="/api/projects/{project_id}/servers", tags=["servers"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}/servers", tags=["servers"], route_class=StrictJSONRoute
+)
 
 
 @router.get("", response_model=list[ServerOut])

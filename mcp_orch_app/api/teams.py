@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import activity, teams
+from mcp_orch_app.services.bounds import MAX_ROW_ID
 from mcp_orch_app.services.schemas import (
     ActivityOut,
     MemberIn,
@@ -16,7 +18,7 @@ from mcp_orch_app.services.schemas import (
     TeamOut,
 )
 
-router = APIRouter(prefix="/api/teams", tags=["teams"])
+router = APIRouter(prefix="/api/teams", tags=["teams"], route_class=StrictJSONRoute)
 
 
 @router.get("", response_model=list[TeamOut])
@@ -65,6 +67,6 @@ def team_activity(
     team_id: str,
     actor: CurrentActor,
     limit: int = Query(50, ge=1, le=200),
-    before_id: int | None = Query(None, ge=1),
+    before_id: int | None = Query(None, ge=1, le=MAX_ROW_ID),
 ):
     return run(activity.list_team_activity, actor, team_id, limit=limit, before_id=before_id)

@@ -5,10 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import tools
 from mcp_orch_app.services.schemas import ToolEnabledIn, ToolOut
 
-router = APIRouter(prefix="/api/projects/{project_id}/servers/{server_id}/tools", tags=["tools"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}/servers/{server_id}/tools",
+    tags=["tools"],
+    route_class=StrictJSONRoute,
+)
 
 
 @router.get("", response_model=list[ToolOut])

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from mcp_orch_app.api.deps import CurrentActor
+from mcp_orch_app.api.openapi import refusals
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services.worker import (
     DEFAULT_HISTORY,
     MAX_HISTORY,
@@ -20,7 +22,7 @@ from mcp_orch_app.services.worker import (
 )
 from mcp_orch_app.worker import control
 
-router = APIRouter(prefix="/api/workers", tags=["worker"])
+router = APIRouter(prefix="/api/workers", tags=["worker"], route_class=StrictJSONRoute)
 
 
 @router.get("/status", response_model=WorkerStatusOut)
@@ -50,7 +52,7 @@ async def run_history(
     return await control.run_history(actor, limit)
 
 
-@router.post("/check-now", response_model=WorkerRunOut)
+@router.post("/check-now", response_model=WorkerRunOut, responses=refusals(409, 503))
 async def check_now(actor: CurrentActor):
     try:
         return await control.check_now(actor)

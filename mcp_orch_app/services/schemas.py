@@ -22,6 +22,7 @@ from mcp_orch_app.models.enums import (
     ToolCallStatus,
     Transport,
 )
+from mcp_orch_app.services.bounds import Timestamp
 
 
 class _Out(BaseModel):
@@ -205,7 +206,8 @@ class ServerIn(BaseModel):
     cwd: str | None = Field(default=None, max_length=1000)
     url: str | None = Field(default=None, max_length=2000)
     headers: dict[str, str] = Field(default_factory=dict)
-    timeout_seconds: int = 60
+    # Checked by services/servers.py (1..3600, with a message); declared for the OpenAPI document.
+    timeout_seconds: int = Field(default=60, json_schema_extra={"minimum": 1, "maximum": 3600})
     enabled: bool = True
     auto_restart: bool = True
     allow_anonymous: bool = False
@@ -225,7 +227,9 @@ class ServerPatch(BaseModel):
     cwd: str | None = Field(default=None, max_length=1000)
     url: str | None = Field(default=None, max_length=2000)
     headers: dict[str, str] | None = None
-    timeout_seconds: int | None = None
+    timeout_seconds: int | None = Field(
+        default=None, json_schema_extra={"minimum": 1, "maximum": 3600}
+    )
     enabled: bool | None = None
     auto_restart: bool | None = None
     allow_anonymous: bool | None = None
@@ -276,7 +280,7 @@ class ImportOut(BaseModel):
 
 class ApiKeyIn(BaseModel):
     name: str = Field(max_length=100)
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class ApiKeyOut(BaseModel):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -103,13 +103,25 @@ class WorkerStatusOut(BaseModel):
     retention_days: int
 
 
+def _declared(low: int, high: int) -> dict[str, int]:
+    return {"minimum": low, "maximum": high}
+
+
 class WorkerConfigIn(BaseModel):
     """``PUT /api/workers/config``: the interval, and optionally the other settings."""
 
-    interval_seconds: int
-    concurrency: int | None = None
-    check_timeout_seconds: int | None = None
-    retention_days: int | None = None
+    # The ranges are checked by update_config (with a message naming the setting); declared
+    # here so the OpenAPI document shows them.
+    interval_seconds: int = Field(
+        json_schema_extra=_declared(MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS)
+    )
+    concurrency: int | None = Field(default=None, json_schema_extra=_declared(*CONCURRENCY_RANGE))
+    check_timeout_seconds: int | None = Field(
+        default=None, json_schema_extra=_declared(*CHECK_TIMEOUT_RANGE)
+    )
+    retention_days: int | None = Field(
+        default=None, json_schema_extra=_declared(*RETENTION_DAYS_RANGE)
+    )
 
 
 @dataclass(frozen=True)

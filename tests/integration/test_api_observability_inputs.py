@@ -73,8 +73,8 @@ TOOL_CALL_CASES = [
     ({"since": "yesterday"}, ["since"]),
     ({"session_id": "not-a-session"}, ["session_id"]),
     ({"q": "x" * 201}, ["search", "200"]),
-    ({"newer_than": -1}, ["tool call id"]),
-    ({"newer_than": 2**63}, ["tool call id"]),
+    ({"newer_than": -1}, ["newer_than", "between 0 and"]),
+    ({"newer_than": 2**63}, ["newer_than", "between 0 and"]),
     ({"newer_than": "latest"}, ["newer_than"]),
 ]
 
