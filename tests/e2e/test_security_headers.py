@@ -181,3 +181,21 @@ async def test_the_ui_refuses_to_be_framed(new_context, app_url: str):
     frame = framing.frame_locator("#victim")
     assert await frame.locator("#login-submit").count() == 0
     assert re.match(r"^https?://", app_url)
+
+
+async def test_an_injected_inline_script_does_not_run(new_context, app_url: str):
+    """The page's own inline scripts run (they are hashed in the policy); a new one does not."""
+    context: BrowserContext = await new_context()
+    page = await context.new_page()
+    await page.goto("/login")
+    await expect(page.locator("#login-submit")).to_be_visible()
+    ran = await page.evaluate(
+        """() => new Promise((resolve) => {
+            const script = document.createElement('script');
+            script.textContent = 'window.__injected = true;';
+            document.addEventListener('securitypolicyviolation', () => resolve(!!window.__injected));
+            document.body.appendChild(script);
+            setTimeout(() => resolve(!!window.__injected), 2000);
+        })"""
+    )
+    assert ran is False
