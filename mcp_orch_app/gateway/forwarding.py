@@ -51,6 +51,7 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamTimeout,
 )
 from mcp_orch_app.models.enums import ToolCallErrorCode, ToolCallStatus
+from mcp_orch_app.security.redaction import Redactor
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -94,8 +95,15 @@ def _failure_error(exc: UpstreamFailure) -> dict[str, Any]:
     return {"code": UPSTREAM_UNAVAILABLE_ERROR, "message": str(exc)}
 
 
-def _failure_response(request_id: Any, exc: UpstreamFailure) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "error": _failure_error(exc)}
+def _failure_response(
+    request_id: Any, exc: UpstreamFailure, redactor: Redactor | None = None
+) -> dict[str, Any]:
+    """The JSON-RPC error answer; the gateway's own failure texts (which may quote what the
+    server said, e.g. an HTTP error body) lose the server's secrets."""
+    error = _failure_error(exc)
+    if redactor and not isinstance(exc, UpstreamError):
+        error = redactor.redact_value(error)
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
 def _result_response(
@@ -223,7 +231,7 @@ async def handle_request(
             ]
         return answer
 
-    return await respond(gateway, session, message, result)
+    return await respond(gateway, session, message, result, redactor=access.config.redactor)
 
 
 async def respond(
@@ -231,6 +239,8 @@ async def respond(
     session: LiveSession,
     message: dict[str, Any],
     result: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+    *,
+    redactor: Redactor | None = None,
 ) -> dict[str, Any]:
     """The response to a request other than tools/call, whatever the endpoint.
 
@@ -252,7 +262,7 @@ async def respond(
             answer = await result(params or {})
     except UpstreamFailure as exc:
         gateway.note_call(session, None)
-        return _failure_response(request_id, exc)
+        return _failure_response(request_id, exc, redactor)
     except ValueError as exc:
         return error_response(request_id, INVALID_PARAMS, str(exc))
     gateway.note_call(session, None)
@@ -375,7 +385,7 @@ async def call_tool(
             session=session,
         )
     except UpstreamFailure as exc:
-        return _failure_response(request_id, exc)
+        return _failure_response(request_id, exc, access.config.redactor)
     return _result_response(request_id, outcome.result, session, "tools/call")
 
 

@@ -470,7 +470,8 @@ async def _on_servers(
 def _report_left_out(gateway: Gateway, server: ServerAccess, reason: str) -> None:
     if not gateway.unified.left_out(server.server_id):
         return
-    message = f"left out of the unified endpoint: {reason}"
+    # The reason may quote the server (an HTTP error body): never its secrets, in no log.
+    message = f"left out of the unified endpoint: {server.config.redactor.redact(reason)}"
     logger.warning("%s (project %s): %s", server.server_name, server.project_id, message)
     with contextlib.suppress(LogWriterClosed):
         gateway.writer.submit_server_log(

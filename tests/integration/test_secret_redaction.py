@@ -141,7 +141,7 @@ async def test_server_secrets_are_redacted_in_logs_statuses_and_answers(live, en
 
         down = await http.post(f"{base}/servers/{dying.id}/refresh")
         answers.append(("refresh dying", down.text))
-        assert down.json()["status"] in {"offline", "error"}
+        assert down.json()["status"] in {"offline", "error"}, down.text
         assert REDACTED in down.json()["last_error"]
         unreachable = await call(dying.id, "echo", {"text": "hi"})
         assert unreachable.status_code == 502
@@ -153,6 +153,25 @@ async def test_server_secrets_are_redacted_in_logs_statuses_and_answers(live, en
         Client(streamable_http_client(mcp_url, http_client=mcp_http)) as client,
     ):
         await client.call_tool("env", {"name": "API_TOKEN"})
+    # The gateway's own error texts to an MCP client lose the secrets too.
+    failures: list[str] = []
+    for endpoint in (
+        live.url(project.id, "dying"),
+        f"{live.base_url}/projects/{project.id}/unified/mcp",
+    ):
+        try:
+            async with (
+                httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30) as h,
+                Client(streamable_http_client(endpoint, http_client=h)) as client,
+            ):
+                answer = await client.call_tool(
+                    "echo" if "dying" in endpoint else "dying__echo", {"text": "hi"}
+                )
+                failures.append(answer.model_dump_json())
+        except Exception as exc:  # the refusal is what is inspected, whatever its type
+            failures.append(repr(exc))
+    answers += [("mcp client", text) for text in failures]
+    assert any("cannot log in with" in text or "dying" in text for text in failures), failures
 
     await asyncio.to_thread(live.writer.flush, 10)
 

@@ -53,3 +53,15 @@ def test_values_are_walked_keys_included():
     redactor = Redactor(["hunter22"])
     value = {"hunter22": ["a hunter22 b", 3, None, {"x": "hunter22"}]}
     assert redactor.redact_value(value) == {REDACTED: [f"a {REDACTED} b", 3, None, {"x": REDACTED}]}
+
+
+def test_gateway_failure_texts_to_mcp_clients_are_redacted():
+    from mcp_orch_app.gateway.forwarding import _failure_response
+    from mcp_orch_app.gateway.upstream import UpstreamError, UpstreamUnavailable
+
+    redactor = Redactor(["hunter22-secret"])
+    refused = _failure_response(7, UpstreamUnavailable("HTTP 401: bad hunter22-secret"), redactor)
+    assert refused["error"]["message"] == f"HTTP 401: bad {REDACTED}"
+    # A server's own JSON-RPC error passes as it came (the client talks to that server).
+    own = _failure_response(7, UpstreamError(-1, "hunter22-secret"), redactor)
+    assert own["error"]["message"] == "hunter22-secret"
