@@ -25,6 +25,10 @@ class Settings:
     public_url: str | None
     login_session_hours: int
     password_min_length: int
+    upstream_allow: tuple[str, ...] = ()
+    """MCP_ORCH_UPSTREAM_ALLOW: destinations remote servers may use (security/destinations.py)."""
+    upstream_deny: tuple[str, ...] = ()
+    """MCP_ORCH_UPSTREAM_DENY: destinations refused on top of the default denied ones."""
     instance_heartbeat_seconds: int = 15
     """How often a backend process says it is alive; one silent for 4 heartbeats is taken
     for dead and its client sessions are ended (services/instances.py)."""
@@ -56,6 +60,11 @@ def _int_env(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def _list_env(name: str) -> tuple[str, ...]:
+    """A comma list; empty entries are dropped."""
+    return tuple(item.strip() for item in (os.environ.get(name) or "").split(",") if item.strip())
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("MCP_ORCH_DATA_DIR") or "./data").resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mcp-orch.db'}"
@@ -67,6 +76,8 @@ def load_settings() -> Settings:
         public_url=(os.environ.get("MCP_ORCH_PUBLIC_URL") or "").rstrip("/") or None,
         login_session_hours=_int_env("MCP_ORCH_SESSION_HOURS", 24 * 7, 1, 24 * 365),
         password_min_length=8,
+        upstream_allow=_list_env("MCP_ORCH_UPSTREAM_ALLOW"),
+        upstream_deny=_list_env("MCP_ORCH_UPSTREAM_DENY"),
         instance_heartbeat_seconds=_int_env("MCP_ORCH_INSTANCE_HEARTBEAT_SECONDS", 15, 1, 3600),
     )
 
