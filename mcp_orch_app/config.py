@@ -56,6 +56,10 @@ class Settings:
     """Deepest nesting of arrays/objects accepted in an MCP message (MCP_ORCH_MAX_JSON_DEPTH)."""
     # None: the built-in policy of mcp_orch_app/api/security_headers.py.
     content_security_policy: str | None = None
+    upstream_allow: tuple[str, ...] = ()
+    """MCP_ORCH_UPSTREAM_ALLOW: destinations remote servers may use (security/destinations.py)."""
+    upstream_deny: tuple[str, ...] = ()
+    """MCP_ORCH_UPSTREAM_DENY: destinations refused on top of the default denied ones."""
     instance_heartbeat_seconds: int = 15
     """How often a backend process says it is alive; one silent for 4 heartbeats is taken
     for dead and its client sessions are ended (services/instances.py)."""
@@ -122,6 +126,11 @@ def _bool_env(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _list_env(name: str) -> tuple[str, ...]:
+    """A comma list; empty entries are dropped."""
+    return tuple(item.strip() for item in (os.environ.get(name) or "").split(",") if item.strip())
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("MCP_ORCH_DATA_DIR") or "./data").resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mcp-orch.db'}"
@@ -151,6 +160,8 @@ def load_settings() -> Settings:
         trust_forwarded_for=_bool_env("MCP_ORCH_TRUST_FORWARDED_FOR", False),
         content_security_policy=(os.environ.get("MCP_ORCH_CONTENT_SECURITY_POLICY") or "").strip()
         or None,
+        upstream_allow=_list_env("MCP_ORCH_UPSTREAM_ALLOW"),
+        upstream_deny=_list_env("MCP_ORCH_UPSTREAM_DENY"),
         instance_heartbeat_seconds=_int_env("MCP_ORCH_INSTANCE_HEARTBEAT_SECONDS", 15, 1, 3600),
     )
 

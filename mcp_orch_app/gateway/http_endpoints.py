@@ -78,6 +78,7 @@ from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, UnifiedAccess,
 from mcp_orch_app.gateway.unified import handle_unified_request, unified_initialize_result
 from mcp_orch_app.gateway.upstream import UpstreamFailure
 from mcp_orch_app.models.enums import ClientTransport, ToolCallErrorCode, ToolCallStatus
+from mcp_orch_app.security.destinations import LOOP_HEADER, is_loop
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
 from mcp_orch_app.untrusted_json import JSONRejected, has_lone_surrogate, loads_bounded
 
@@ -124,7 +125,9 @@ class McpEndpointsMiddleware:
             match = _ENDPOINT_PATH.match(path)
             if match is not None:
                 endpoint = _ENDPOINTS.get((match["endpoint"], scope["method"]))
-                if endpoint is None:
+                if _is_own_request(scope):
+                    response = _loop_refusal()
+                elif endpoint is None:
                     response = Response(
                         status_code=405, headers={"Allow": _ALLOWED[match["endpoint"]]}
                     )
@@ -139,6 +142,27 @@ class McpEndpointsMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _is_own_request(scope: Scope) -> bool:
+    """Whether mcp-orch itself sent this request, as an upstream call (a server configured
+    with a URL of mcp-orch's own endpoints): see security/destinations.py."""
+    wanted = LOOP_HEADER.encode()
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return is_loop(value.decode("latin-1"))
+    return False
+
+
+def _loop_refusal() -> Response:
+    """508 at once, before anything else, so a loop ends on its first turn."""
+    message = (
+        "Loop detected: this request comes from mcp-orch itself. An MCP server configured in "
+        "mcp-orch points at mcp-orch's own endpoint; point it at the real server instead."
+    )
+    return _json(
+        error_response(None, INVALID_REQUEST, message), 508, {LOOP_HEADER: "loop-detected"}
+    )
 
 
 # -- plumbing ------------------------------------------------------------------------------

@@ -61,6 +61,12 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from mcp_orch_app.security.destinations import (
+    LOOP_HEADER,
+    GuardedTransport,
+    loop_token,
+    refused_destination,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -234,11 +240,15 @@ class HttpUpstream(MultiplexedUpstream):
         self._started = True
         self._check_settings()
         self._client = httpx.AsyncClient(
-            # Configured headers last: a server that wants its own User-Agent gets it.
-            headers={"user-agent": USER_AGENT, **self.config.headers},
+            # Configured headers after ours: a server that wants its own User-Agent gets it.
+            # The loop mark last, so no configured header can drop it.
+            headers={"user-agent": USER_AGENT, **self.config.headers, LOOP_HEADER: loop_token()},
             # A call beyond the connection limit waits for a free one (its own timer runs).
             timeout=httpx.Timeout(CONNECT_TIMEOUT, read=None, pool=None),
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=32),
+            # Every connection passes the destination policy (security/destinations.py).
+            transport=GuardedTransport(
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=32)
+            ),
             follow_redirects=False,
         )
         try:
@@ -323,12 +333,27 @@ class HttpUpstream(MultiplexedUpstream):
         return f"MCP server '{self.config.name}' is not connected"
 
     def _transport_failure(self, exc: httpx.HTTPError, what: str) -> str:
+        """What the user is told about a failed connection, and the detail logged for admins.
+
+        Until the server has answered the handshake, every failure reads the same (refused,
+        timed out, reset, not HTTP at all): the text must not tell a developer which ports of
+        mcp-orch's network are open. Only a destination the policy refused is said so.
+        """
         name, url = self.config.name, _public_url(self.url)
-        if isinstance(exc, httpx.ConnectTimeout):
-            return f"MCP server '{name}' did not accept a connection at {url} within {CONNECT_TIMEOUT:g}s"
-        if isinstance(exc, httpx.ConnectError):
-            return f"MCP server '{name}' is not reachable at {url}: {exc or 'connection refused'}"
-        return f"MCP server '{name}' went away during {what} ({type(exc).__name__}: {exc})"
+        refused = refused_destination(exc)
+        if refused is not None:
+            logger.warning("MCP server '%s': connection to %s refused: %s", name, url, refused)
+            return (
+                f"MCP server '{name}': mcp-orch may not connect to {url}: the destination "
+                "policy refuses it (MCP_ORCH_UPSTREAM_ALLOW / MCP_ORCH_UPSTREAM_DENY; the "
+                "server log of mcp-orch says why)"
+            )
+        logger.info(
+            "MCP server '%s' at %s: %s during %s: %s", name, url, type(exc).__name__, what, exc
+        )
+        if self._ready:
+            return f"MCP server '{name}' at {url} went away during {what}"
+        return f"MCP server '{name}' is not reachable at {url}: could not connect"
 
     def _refusal(self, response: httpx.Response, what: str) -> UpstreamUnavailable | None:
         """An HTTP answer that means the server cannot be used as configured, if it is one."""
@@ -337,6 +362,11 @@ class HttpUpstream(MultiplexedUpstream):
             return UpstreamUnavailable(
                 f"MCP server '{name}' refused the configured credentials (HTTP {status} on "
                 f"{what}): check the headers in the server's settings"
+            )
+        if status == 508 and response.headers.get(LOOP_HEADER):
+            return UpstreamUnavailable(
+                f"MCP server '{name}' is mcp-orch itself (HTTP 508 Loop Detected on {what}): "
+                "a server cannot point at mcp-orch's own endpoints"
             )
         if 300 <= status < 400:
             location = _public_url(urljoin(self.url, response.headers.get("location", "")))
@@ -371,14 +401,27 @@ class HttpUpstream(MultiplexedUpstream):
         except _Oversize:
             raise self._too_large(f"an answer to {what}") from None
 
+    def _body_hint(self, body: bytes, what: str) -> str:
+        """The start of an unexpected answer body, for the user's message once the server is
+        known to be an MCP server; before its handshake, for the server log only (the body of
+        whatever else answers at a URL must not be readable through mcp-orch)."""
+        snippet = _snippet(body)
+        if not snippet:
+            return ""
+        if self._ready:
+            return f": {snippet}"
+        logger.info("MCP server '%s' answered %s with: %s", self.config.name, what, snippet)
+        return ""
+
     def _parse(self, data: str | bytes, what: str) -> Any:
         try:
             return json.loads(data)
         except ValueError as exc:
+            body = data if isinstance(data, bytes) else data.encode()
             raise UpstreamError(
                 INTERNAL_ERROR,
                 f"MCP server '{self.config.name}' answered {what} with something that is not "
-                f"JSON: {_snippet(data if isinstance(data, bytes) else data.encode())}",
+                f"JSON{self._body_hint(body, what)}",
             ) from exc
 
     def _dispatch_event(self, event: _SseEvent) -> None:
@@ -636,8 +679,8 @@ class StreamableHttpUpstream(HttpUpstream):
         if status >= 400:
             raise UpstreamError(
                 INTERNAL_ERROR,
-                f"MCP server '{self.config.name}' answered {method} with HTTP {status}: "
-                f"{_snippet(body) or response.reason_phrase}",
+                f"MCP server '{self.config.name}' answered {method} with HTTP {status} "
+                f"{response.reason_phrase}{self._body_hint(body, method)}".rstrip(),
             )
         raise UpstreamError(
             INTERNAL_ERROR,
@@ -799,7 +842,8 @@ class SseUpstream(HttpUpstream):
                     raise UpstreamUnavailable(
                         f"MCP server '{name}' answered GET {_public_url(self.url)} with HTTP "
                         f"{response.status_code} ({content_type or 'no content type'}) instead "
-                        f"of an SSE stream: is this its SSE URL? {_snippet(body)}".rstrip()
+                        "of an SSE stream: is this its SSE URL?"
+                        f"{self._body_hint(body, 'opening the SSE stream')}"
                     )
                 async for event in self._events(response, "its SSE stream"):
                     if event.event == "endpoint":
@@ -864,7 +908,7 @@ class SseUpstream(HttpUpstream):
                     raise UpstreamError(
                         INTERNAL_ERROR,
                         f"MCP server '{self.config.name}' refused {what} with HTTP "
-                        f"{status}: {_snippet(await _read_snippet(response))}",
+                        f"{status}{self._body_hint(await _read_snippet(response), what)}",
                     )
         except httpx.HTTPError as exc:
             reason = self._transport_failure(exc, what)

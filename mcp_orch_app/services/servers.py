@@ -17,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from mcp_orch_app.models import McpServer, Role, ServerStatus, Transport
 from mcp_orch_app.models.types import utcnow
+from mcp_orch_app.security.destinations import DestinationRefused, check_url
 from mcp_orch_app.security.secrets import mask_secret
 from mcp_orch_app.services import activity, server_status
 from mcp_orch_app.services.access import parse_uuid, require_project
@@ -112,6 +113,12 @@ def _validate_url(raw: str | None) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput(f"The url {url!r} must be an http:// or https:// address.")
+    try:
+        # The operator's destination policy and mcp-orch's own endpoints; checked again at
+        # every connection, after DNS resolution.
+        check_url(url)
+    except DestinationRefused as exc:
+        raise InvalidInput(str(exc)) from None
     return url
 
 
