@@ -14,6 +14,7 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from mcp_orch_app.security import sealed_export
 from mcp_orch_app.services import servers
 from mcp_orch_app.services.errors import Conflict, InvalidInput
 from mcp_orch_app.services.principal import Actor
@@ -26,7 +27,17 @@ from mcp_orch_app.ui.states.servers import ServersState
 
 DEFAULT_TIMEOUT = "60"
 # The text fields a browser may set through ``set_text`` (no other attribute of the state).
-TEXT_FIELDS = ("name", "description", "transport", "command", "cwd", "url", "timeout", "json_text")
+TEXT_FIELDS = (
+    "name",
+    "description",
+    "transport",
+    "command",
+    "cwd",
+    "url",
+    "timeout",
+    "json_text",
+    "import_passphrase",
+)
 # The key/value lists: environment variables (stdio) and HTTP headers (remote).
 PAIR_LISTS = ("env", "headers")
 EXAMPLE_JSON = """{
@@ -72,10 +83,10 @@ def _timeout(text: str) -> int:
     return int(value)
 
 
-def _import(db: Session, actor: Actor, project_id: str, document: Any):
+def _import(db: Session, actor: Actor, project_id: str, document: Any, passphrase: str | None):
     """Import the document; with the names the project had before, to tell skips from failures."""
     before = {s.name.lower() for s in servers.list_servers(db, actor, project_id)}
-    report: ImportOut = servers.import_servers(db, actor, project_id, document)
+    report: ImportOut = servers.import_servers(db, actor, project_id, document, passphrase)
     return report, before
 
 
@@ -103,6 +114,8 @@ class ServerEditorState(AuthState):
     auto_restart: bool = True
     show_secrets: bool = False
     json_text: str = ""
+    # The passphrase of a pasted encrypted export (asked only when the text is one).
+    import_passphrase: str = ""
     importing: bool = False
     import_error: str = ""
     import_results: list[ImportResultRow] = []
@@ -110,6 +123,10 @@ class ServerEditorState(AuthState):
     @rx.var
     def is_stdio(self) -> bool:
         return self.transport == "stdio"
+
+    @rx.var
+    def import_is_sealed(self) -> bool:
+        return sealed_export.FORMAT in self.json_text
 
     @rx.var
     def title(self) -> str:
@@ -255,7 +272,9 @@ class ServerEditorState(AuthState):
     async def import_json(self):
         async def run():
             document = servers.parse_import_document(self.json_text)
-            report, before = await self._call(_import, route_ids(self)[0], document)
+            passphrase = self.import_passphrase if sealed_export.is_sealed(document) else None
+            report, before = await self._call(_import, route_ids(self)[0], document, passphrase)
+            self.import_passphrase = ""
             self.import_results = import_results(report, before)
             created = len(report.created)
             toast = (

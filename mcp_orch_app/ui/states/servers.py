@@ -1,5 +1,6 @@
 """/projects/[project_id]/servers: the project's servers from the cached status, switching them
-on and off, deleting, the live refresh (one or all) and restart, and the masked JSON export.
+on and off, deleting, the live refresh (one or all) and restart, and the JSON export (secrets
+masked, or kept and sealed with a passphrase the owner types in the export dialog).
 
 The list is read from the database and never contacts a server; only the refresh and restart
 buttons do, as background events (ui/states/live.py) so the page stays usable meanwhile. The
@@ -17,7 +18,7 @@ import reflex as rx
 
 from mcp_orch_app.gateway import operations
 from mcp_orch_app.services import servers
-from mcp_orch_app.services.errors import ServiceError
+from mcp_orch_app.services.errors import InvalidInput, ServiceError
 from mcp_orch_app.services.schemas import ServerOut
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.live import live_actor, refusal, route_ids, run_live
@@ -46,6 +47,12 @@ class ServersState(AuthState):
     refresh_done: int = 0
     refresh_total: int = 0
     exporting: bool = False
+    # The export dialog: a plain export, or one with secrets sealed under a passphrase.
+    export_open: bool = False
+    export_with_secrets: bool = False
+    export_passphrase: str = ""
+    export_confirm: str = ""
+    export_error: str = ""
 
     @rx.var
     def refresh_progress(self) -> str:
@@ -230,16 +237,63 @@ class ServersState(AuthState):
         self.checking = [k for k in self.checking if k not in targets]
 
     @rx.event
-    async def export(self):
-        async def download():
-            document = await self._call(servers.export_servers, self._project_id())
-            return rx.download(
-                data=json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                filename="mcp-servers.json",
-                mime_type="application/json",
-            )
+    def open_export(self):
+        self.export_open = True
+        self.export_with_secrets = False
+        self.export_passphrase = self.export_confirm = self.export_error = ""
 
-        async for event in self._attempt("exporting", download):
+    @rx.event
+    def set_export_open(self, is_open: bool):
+        self.export_open = bool(is_open)
+        if not is_open:
+            # A typed passphrase does not stay in the page's state once the dialog is gone.
+            self.export_passphrase = self.export_confirm = ""
+
+    @rx.event
+    def set_export_with_secrets(self, value: bool):
+        self.export_with_secrets = bool(value)
+        self.export_error = ""
+
+    @rx.event
+    def set_export_passphrase(self, value: str):
+        self.export_passphrase = str(value)
+
+    @rx.event
+    def set_export_confirm(self, value: str):
+        self.export_confirm = str(value)
+
+    @rx.event
+    async def export(self, _form: dict | None = None):
+        # The dialog's fields are controlled inputs held in this state; the form data is unused.
+        async def download():
+            project_id = self._project_id()
+            if self.export_with_secrets:
+                if self.export_passphrase != self.export_confirm:
+                    raise InvalidInput("The two passphrases differ; type the same one twice.")
+                document = await self._call(
+                    servers.export_servers_sealed, project_id, self.export_passphrase
+                )
+                filename = "mcp-servers.encrypted.json"
+                toast = rx.toast.success(
+                    "Exported with secrets, encrypted: keep the passphrase to import the file."
+                )
+            else:
+                document = await self._call(servers.export_servers, project_id)
+                filename, toast = "mcp-servers.json", None
+            self.export_open = False
+            self.export_passphrase = self.export_confirm = ""
+            return [
+                rx.download(
+                    data=json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                    filename=filename,
+                    mime_type="application/json",
+                ),
+                *([toast] if toast else []),
+            ]
+
+        async for event in self._attempt(
+            "exporting", download, error="export_error", shown=InvalidInput
+        ):
             yield event
 
 

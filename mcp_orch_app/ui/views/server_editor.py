@@ -273,8 +273,9 @@ def _import_result(row: ImportResultRow) -> rx.Component:
 def _json_tab() -> rx.Component:
     return rx.vstack(
         rx.text(
-            'Paste a Claude Desktop style configuration: {"mcpServers": {"name": {...}}}. '
-            "Each entry is created on its own; the report says what happened to each.",
+            'Paste a Claude Desktop style configuration: {"mcpServers": {"name": {...}}}, or '
+            "an encrypted export of mcp-orch. Each entry is created on its own; the report "
+            "says what happened to each. Masked secrets (from a plain export) are refused.",
             size="2",
             color_scheme="gray",
         ),
@@ -286,6 +287,22 @@ def _json_tab() -> rx.Component:
             font_family=CODE_FONT,
             width="100%",
             id="server-import-json",
+        ),
+        rx.cond(
+            ServerEditorState.import_is_sealed,
+            form_field(
+                "Passphrase",
+                rx.input(
+                    value=ServerEditorState.import_passphrase,
+                    on_change=lambda value: ServerEditorState.set_text("import_passphrase", value),
+                    type="password",
+                    auto_complete="off",
+                    placeholder="The passphrase the export was made with",
+                    width="100%",
+                    id="import-passphrase",
+                ),
+                "This is an encrypted export: it keeps the secrets, sealed with a passphrase.",
+            ),
         ),
         error_callout(ServerEditorState.import_error),
         rx.cond(

@@ -14,7 +14,7 @@ from mcp_orch_app.ui.components import (
     time_ago,
     with_description,
 )
-from mcp_orch_app.ui.dialogs import confirm_dialog_for
+from mcp_orch_app.ui.dialogs import confirm_dialog_for, form_dialog
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.project_frame import ProjectFrameState
 from mcp_orch_app.ui.states.rows import ServerRow
@@ -149,6 +149,89 @@ def _refresh_all() -> rx.Component:
     )
 
 
+def _passphrase_input(value, on_change, input_id: str, placeholder: str) -> rx.Component:
+    return rx.input(
+        value=value,
+        on_change=on_change,
+        type="password",
+        placeholder=placeholder,
+        auto_complete="new-password",
+        width="100%",
+        id=input_id,
+    )
+
+
+def _export_dialog() -> rx.Component:
+    """Export: secrets masked (a Claude Desktop file), or with secrets sealed by a passphrase
+    (owners only), to move the servers to another installation."""
+    sealed_fields = rx.vstack(
+        _passphrase_input(
+            ServersState.export_passphrase,
+            ServersState.set_export_passphrase,
+            "export-passphrase",
+            "Passphrase (at least 8 characters)",
+        ),
+        _passphrase_input(
+            ServersState.export_confirm,
+            ServersState.set_export_confirm,
+            "export-passphrase-confirm",
+            "The same passphrase again",
+        ),
+        rx.text(
+            "The file is encrypted with this passphrase (scrypt + AES-256-GCM). Nobody can "
+            "recover it: without it, the file cannot be imported.",
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="2",
+        width="100%",
+    )
+    return form_dialog(
+        rx.button(
+            rx.icon("download", size=16),
+            "Export",
+            on_click=ServersState.open_export,
+            variant="soft",
+            color_scheme="gray",
+            type="button",
+            id="export-servers",
+        ),
+        "Export servers",
+        "A Claude Desktop style file of this project's servers. Without secrets, env values "
+        "and headers are masked and must be typed again after an import elsewhere.",
+        rx.cond(
+            ProjectFrameState.is_owner,
+            rx.vstack(
+                rx.text(
+                    rx.hstack(
+                        rx.checkbox(
+                            checked=ServersState.export_with_secrets,
+                            on_change=ServersState.set_export_with_secrets,
+                            id="export-with-secrets",
+                        ),
+                        "Include secrets (encrypted with a passphrase)",
+                        spacing="2",
+                        align="center",
+                    ),
+                    as_="label",
+                    size="2",
+                ),
+                rx.cond(ServersState.export_with_secrets, sealed_fields),
+                spacing="3",
+                width="100%",
+            ),
+            rx.text("Only an owner can export the secrets.", size="2", color_scheme="gray"),
+        ),
+        error=ServersState.export_error,
+        submit_label="Download",
+        submitting=ServersState.exporting,
+        on_submit=ServersState.export,
+        is_open=ServersState.export_open,
+        on_open_change=ServersState.set_export_open,
+        submit_id="export-submit",
+    )
+
+
 def _toolbar() -> rx.Component:
     return rx.flex(
         rx.text(
@@ -158,15 +241,7 @@ def _toolbar() -> rx.Component:
         ),
         rx.hstack(
             _refresh_all(),
-            rx.button(
-                rx.icon("download", size=16),
-                "Export",
-                on_click=ServersState.export,
-                loading=ServersState.exporting,
-                variant="soft",
-                color_scheme="gray",
-                id="export-servers",
-            ),
+            _export_dialog(),
             rx.cond(
                 ProjectFrameState.can_develop,
                 rx.hstack(
