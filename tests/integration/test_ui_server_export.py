@@ -61,17 +61,16 @@ async def test_export_dialog_downloads_a_sealed_file_that_the_import_tab_opens(e
     page = state_for(ServersState, f"/projects/{source}/servers", owner.token)
     await run_event(ServersState.open_export, page)
     await run_event(ServersState.set_export_with_secrets, page, True)
-    await run_event(ServersState.set_export_passphrase, page, PASSPHRASE)
-    await run_event(ServersState.set_export_confirm, page, PASSPHRASE + "x")
-    assert _downloads(await run_event(ServersState.export, page)) == []
+    mistyped = {"passphrase": PASSPHRASE, "confirm": PASSPHRASE + "x"}
+    assert _downloads(await run_event(ServersState.export, page, mistyped)) == []
     assert page.export_error == "The two passphrases differ; type the same one twice."
     assert page.export_open is True
 
-    await run_event(ServersState.set_export_confirm, page, PASSPHRASE)
-    [(filename, envelope)] = _downloads(await run_event(ServersState.export, page))
+    form = {"passphrase": PASSPHRASE, "confirm": PASSPHRASE}
+    [(filename, envelope)] = _downloads(await run_event(ServersState.export, page, form))
     assert filename == "mcp-servers.encrypted.json" and sealed_export.is_sealed(envelope)
-    assert SECRET not in json.dumps(envelope)
-    assert page.export_open is False and page.export_passphrase == ""
+    assert SECRET not in json.dumps(envelope) and PASSPHRASE not in json.dumps(page.dict())
+    assert page.export_open is False
 
     editor = state_for(ServerEditorState, f"/projects/{target}/servers", owner.token)
     await run_event(ServerEditorState.open_new, editor, "json")
@@ -103,9 +102,8 @@ async def test_plain_export_dialog_masks_and_its_reimport_elsewhere_refuses_the_
 
     # A developer may not take the secrets out, even by forging the dialog's events.
     await run_event(ServersState.set_export_with_secrets, page, True)
-    await run_event(ServersState.set_export_passphrase, page, PASSPHRASE)
-    await run_event(ServersState.set_export_confirm, page, PASSPHRASE)
-    events = await run_event(ServersState.export, page)
+    form = {"passphrase": PASSPHRASE, "confirm": PASSPHRASE}
+    events = await run_event(ServersState.export, page, form)
     assert _downloads(events) == [] and "Only an owner" in error_toasts(events)[0]
 
     editor = state_for(ServerEditorState, f"/projects/{target}/servers", owner.token)

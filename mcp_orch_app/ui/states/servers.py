@@ -50,8 +50,6 @@ class ServersState(AuthState):
     # The export dialog: a plain export, or one with secrets sealed under a passphrase.
     export_open: bool = False
     export_with_secrets: bool = False
-    export_passphrase: str = ""
-    export_confirm: str = ""
     export_error: str = ""
 
     @rx.var
@@ -240,14 +238,11 @@ class ServersState(AuthState):
     def open_export(self):
         self.export_open = True
         self.export_with_secrets = False
-        self.export_passphrase = self.export_confirm = self.export_error = ""
+        self.export_error = ""
 
     @rx.event
     def set_export_open(self, is_open: bool):
         self.export_open = bool(is_open)
-        if not is_open:
-            # A typed passphrase does not stay in the page's state once the dialog is gone.
-            self.export_passphrase = self.export_confirm = ""
 
     @rx.event
     def set_export_with_secrets(self, value: bool):
@@ -255,24 +250,17 @@ class ServersState(AuthState):
         self.export_error = ""
 
     @rx.event
-    def set_export_passphrase(self, value: str):
-        self.export_passphrase = str(value)
+    async def export(self, form: dict | None = None):
+        # The passphrase comes with the submitted form only: it is never kept in the state.
+        form = form or {}
+        passphrase, confirm = str(form.get("passphrase", "")), str(form.get("confirm", ""))
 
-    @rx.event
-    def set_export_confirm(self, value: str):
-        self.export_confirm = str(value)
-
-    @rx.event
-    async def export(self, _form: dict | None = None):
-        # The dialog's fields are controlled inputs held in this state; the form data is unused.
         async def download():
             project_id = self._project_id()
             if self.export_with_secrets:
-                if self.export_passphrase != self.export_confirm:
+                if passphrase != confirm:
                     raise InvalidInput("The two passphrases differ; type the same one twice.")
-                document = await self._call(
-                    servers.export_servers_sealed, project_id, self.export_passphrase
-                )
+                document = await self._call(servers.export_servers_sealed, project_id, passphrase)
                 filename = "mcp-servers.encrypted.json"
                 toast = rx.toast.success(
                     "Exported with secrets, encrypted: keep the passphrase to import the file."
@@ -281,7 +269,6 @@ class ServersState(AuthState):
                 document = await self._call(servers.export_servers, project_id)
                 filename, toast = "mcp-servers.json", None
             self.export_open = False
-            self.export_passphrase = self.export_confirm = ""
             return [
                 rx.download(
                     data=json.dumps(document, indent=2, ensure_ascii=False) + "\n",

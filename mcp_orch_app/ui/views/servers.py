@@ -149,15 +149,14 @@ def _refresh_all() -> rx.Component:
     )
 
 
-def _passphrase_input(value, on_change, input_id: str, placeholder: str) -> rx.Component:
+def _passphrase_input(name: str, placeholder: str) -> rx.Component:
     return rx.input(
-        value=value,
-        on_change=on_change,
+        name=name,
         type="password",
         placeholder=placeholder,
         auto_complete="new-password",
         width="100%",
-        id=input_id,
+        id=f"export-{name}",
     )
 
 
@@ -165,18 +164,8 @@ def _export_dialog() -> rx.Component:
     """Export: secrets masked (a Claude Desktop file), or with secrets sealed by a passphrase
     (owners only), to move the servers to another installation."""
     sealed_fields = rx.vstack(
-        _passphrase_input(
-            ServersState.export_passphrase,
-            ServersState.set_export_passphrase,
-            "export-passphrase",
-            "Passphrase (at least 8 characters)",
-        ),
-        _passphrase_input(
-            ServersState.export_confirm,
-            ServersState.set_export_confirm,
-            "export-passphrase-confirm",
-            "The same passphrase again",
-        ),
+        _passphrase_input("passphrase", "Passphrase (at least 8 characters)"),
+        _passphrase_input("confirm", "The same passphrase again"),
         rx.text(
             "The file is encrypted with this passphrase (scrypt + AES-256-GCM). Nobody can "
             "recover it: without it, the file cannot be imported.",
@@ -207,6 +196,7 @@ def _export_dialog() -> rx.Component:
                         rx.checkbox(
                             checked=ServersState.export_with_secrets,
                             on_change=ServersState.set_export_with_secrets,
+                            name="with_secrets",
                             id="export-with-secrets",
                         ),
                         "Include secrets (encrypted with a passphrase)",
