@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -162,6 +163,38 @@ def normalise_config(data: ServerIn) -> dict[str, Any]:
     else:
         fields.update(url=_validate_url(data.url), headers=_validate_headers(data.headers) or None)
     return fields
+
+
+def split_command_line(line: str, command: str = "") -> tuple[str, list[str]]:
+    """A pasted command line split the way a POSIX shell splits it (``shlex``): quotes keep
+    spaces inside one argument. Returns (command, args): the first word is the command when
+    ``command`` is empty or names it again, otherwise every word is an argument."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"The command line cannot be split: {exc} (close the quote, or escape it with \\)."
+        ) from exc
+    command = command.strip()
+    if words and (not command or words[0] == command):
+        return words[0], words[1:]
+    return command, words
+
+
+def spaced_args_warning(args: list[str]) -> str:
+    """A warning when an argument contains whitespace: most often several arguments typed in
+    one field (``-y @scope/server``), which the server then receives as one."""
+    spaced = [n for n, arg in enumerate(args, start=1) if any(ch.isspace() for ch in arg)]
+    if not spaced:
+        return ""
+    if len(spaced) == 1:
+        subject = f"Argument {spaced[0]} contains a space and is"
+    else:
+        subject = f"Arguments {', '.join(str(n) for n in spaced)} contain spaces and are each"
+    return (
+        f"{subject} passed to the server as one argument. If you meant several, put each in "
+        "its own row (or paste the whole line above to split it)."
+    )
 
 
 def _masked(values: dict[str, str] | None) -> dict[str, str]:

@@ -37,6 +37,7 @@ TEXT_FIELDS = (
     "timeout",
     "json_text",
     "import_passphrase",
+    "args_line",
 )
 # The key/value lists: environment variables (stdio) and HTTP headers (remote).
 PAIR_LISTS = ("env", "headers")
@@ -105,6 +106,8 @@ class ServerEditorState(AuthState):
     transport: str = "stdio"
     command: str = ""
     args: list[str] = []
+    # A pasted command line, split into ``command`` / ``args`` like a shell would split it.
+    args_line: str = ""
     env: list[KeyValue] = []
     cwd: str = ""
     url: str = ""
@@ -123,6 +126,10 @@ class ServerEditorState(AuthState):
     @rx.var
     def is_stdio(self) -> bool:
         return self.transport == "stdio"
+
+    @rx.var
+    def args_warning(self) -> str:
+        return servers.spaced_args_warning([a for a in self.args if a != ""])
 
     @rx.var
     def import_is_sealed(self) -> bool:
@@ -204,6 +211,21 @@ class ServerEditorState(AuthState):
         if 0 <= index < len(self.args):
             self.args = [str(value) if i == index else a for i, a in enumerate(self.args)]
 
+    def _split_args_line(self) -> None:
+        if not self.args_line.strip():
+            return
+        self.command, self.args = servers.split_command_line(self.args_line, self.command)
+        self.args_line = ""
+
+    @rx.event
+    def split_args_line(self):
+        """Split the pasted command line into the command and one row per argument."""
+        self.error = ""
+        try:
+            self._split_args_line()
+        except InvalidInput as exc:
+            self.error = exc.message
+
     @rx.event
     def remove_arg(self, index: int):
         self.args = [a for i, a in enumerate(self.args) if i != index]
@@ -248,10 +270,22 @@ class ServerEditorState(AuthState):
         """The event that makes the page behind the dialog read its data again."""
         return ServerDetailState.reload if route_ids(self)[1] else ServersState.reload
 
+    def _check_saved(self, servers_saved: list[ServerOut | Any]) -> list:
+        """The events that live-check what was just saved (in the background: the dialog
+        closes at once and the page shows "checking…" until the server answered)."""
+        ids = [str(s.id) for s in servers_saved if getattr(s, "enabled", True)]
+        if not ids:
+            return []
+        if route_ids(self)[1]:
+            return [ServerDetailState.refresh]
+        return [ServersState.check_saved(ids)]
+
     @rx.event
     async def save(self):
         async def store():
             project_id = route_ids(self)[0]
+            # A command line pasted but not split yet counts as what it says.
+            self._split_args_line()
             fields = self._fields()
             if self.server_id:
                 patch = ServerPatch(**fields)
@@ -261,7 +295,11 @@ class ServerEditorState(AuthState):
                 saved = await self._call(servers.create_server, project_id, ServerIn(**fields))
                 verb = "added"
             self.is_open = False
-            return [self._refresh_page(), rx.toast.success(f"{saved.name} {verb}.")]
+            return [
+                self._refresh_page(),
+                rx.toast.success(f"{saved.name} {verb}."),
+                *self._check_saved([saved]),
+            ]
 
         async for event in self._attempt(
             "saving", store, error="error", shown=(InvalidInput, Conflict)
@@ -284,7 +322,7 @@ class ServerEditorState(AuthState):
                     f"Imported {created} of {created + len(report.errors)}; see the report."
                 )
             )
-            return [self._refresh_page(), toast]
+            return [self._refresh_page(), toast, *self._check_saved(report.created)]
 
         self.import_results = []
         async for event in self._attempt(

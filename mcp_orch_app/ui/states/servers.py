@@ -184,7 +184,6 @@ class ServersState(AuthState):
     @rx.event(background=True)
     async def refresh_all(self):
         """Check every enabled server, several at a time, counting them off as they finish."""
-        project_id = self._project_id()
         async with self:
             if self.refreshing_all:
                 return
@@ -197,17 +196,53 @@ class ServersState(AuthState):
             yield rx.toast.info("There is no enabled server to check.")
             return
         try:
+            events = await self._check_many(targets, counted=True)
+        finally:
+            async with self:
+                self._end_refresh_all(targets)
+        yield events
+
+    @rx.event(background=True)
+    async def check_saved(self, server_ids: list[str]):
+        """Check servers right after they were added, edited or imported, so their status and
+        tools show without anyone pressing refresh; each row says "checking…" meanwhile."""
+        failed = None
+        targets: list[str] = []
+        async with self:
+            try:
+                await self._reload()
+            except ServiceError as exc:
+                failed = refusal(self, exc)
+            else:
+                rows = [self._row(str(server_id)) for server_id in server_ids]
+                targets = [row.id for row in rows if row is not None and row.enabled]
+                targets = [k for k in targets if k not in self.checking]
+                self.checking = [*self.checking, *targets]
+        if failed is not None or not targets:
+            yield failed
+            return
+        try:
+            events = await self._check_many(targets)
+        finally:
+            async with self:
+                self.checking = [k for k in self.checking if k not in targets]
+        yield events
+
+    async def _check_many(self, targets: list[str], counted: bool = False):
+        """Live-check ``targets`` (a bounded number at a time); the toast that sums them up.
+        Each row leaves ``checking`` and shows its new status as soon as its check ends;
+        ``counted``: each check also advances the "refresh all" progress."""
+        project_id = self._project_id()
+        try:
             actor = await live_actor(self)
         except ServiceError as exc:
             async with self:
-                self._end_refresh_all(targets)
-                events = refusal(self, exc)
-            yield events
-            return
+                return refusal(self, exc)
 
         bound = asyncio.Semaphore(operations.DEFAULT_CONCURRENCY)
         statuses: Counter[str] = Counter()
         failures: list[str] = []
+        checked: list[ServerRow] = []
 
         async def check(server_id: str) -> None:
             async with bound:
@@ -218,16 +253,17 @@ class ServersState(AuthState):
                     failures.append(getattr(exc, "message", str(exc)))
             async with self:
                 if server is not None:
-                    statuses[self._put(server).status] += 1
-                self.refresh_done += 1
+                    row = self._put(server)
+                    checked.append(row)
+                    statuses[row.status] += 1
+                if counted:
+                    self.refresh_done += 1
                 self.checking = [k for k in self.checking if k != server_id]
 
-        try:
-            await asyncio.gather(*(check(server_id) for server_id in targets))
-        finally:
-            async with self:
-                self._end_refresh_all(targets)
-        yield _summary_toast(statuses, failures)
+        await asyncio.gather(*(check(server_id) for server_id in targets))
+        if len(targets) == 1 and checked:
+            return _check_toast(checked[0], "checked")
+        return _summary_toast(statuses, failures)
 
     def _end_refresh_all(self, targets: list[str]) -> None:
         self.refreshing_all = False

@@ -50,8 +50,46 @@ def _add_button(label: str, on_click, button_id: str) -> rx.Component:
     )
 
 
+def _args_line() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.input(
+                value=ServerEditorState.args_line,
+                on_change=lambda value: ServerEditorState.set_text("args_line", value),
+                on_blur=ServerEditorState.split_args_line,
+                placeholder="Paste: npx -y @modelcontextprotocol/server-everything",
+                font_family=CODE_FONT,
+                width="100%",
+                aria_label="Paste a command line to split into arguments",
+                id="server-args-line",
+            ),
+            rx.button(
+                rx.icon("scissors", size=14),
+                "Split",
+                on_click=ServerEditorState.split_args_line,
+                variant="soft",
+                size="1",
+                type="button",
+                id="server-split-args",
+            ),
+            align="center",
+            width="100%",
+        ),
+        rx.text(
+            "A pasted line is split the way a shell splits it: at spaces, except inside quotes "
+            '("/srv/my files" stays one argument). Its first word fills the command when the '
+            "command is empty or the same. Each argument is then one row below.",
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
 def _args_editor() -> rx.Component:
     return rx.vstack(
+        _args_line(),
         rx.foreach(
             ServerEditorState.args,
             lambda arg, index: rx.hstack(
@@ -66,6 +104,16 @@ def _args_editor() -> rx.Component:
                 _remove_button(ServerEditorState.remove_arg(index), "Remove this argument"),
                 width="100%",
                 align="center",
+            ),
+        ),
+        rx.cond(
+            ServerEditorState.args_warning != "",
+            rx.callout(
+                ServerEditorState.args_warning,
+                icon="triangle-alert",
+                color_scheme="orange",
+                size="1",
+                id="server-args-warning",
             ),
         ),
         _add_button("Add argument", ServerEditorState.add_arg, "server-add-arg"),

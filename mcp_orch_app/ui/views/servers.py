@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.ui.components import (
+    checking_badge,
     data_table,
     empty_state,
     error_callout,
@@ -104,7 +105,14 @@ def _server_row(server: ServerRow) -> rx.Component:
                 max_width="300px",
             )
         ),
-        rx.table.cell(status_with_error(server.status, server.last_error)),
+        rx.table.cell(
+            rx.cond(
+                ServersState.checking.contains(server.id),
+                checking_badge(class_name="server-checking"),
+                status_with_error(server.status, server.last_error),
+            ),
+            class_name="server-status",
+        ),
         rx.table.cell(rx.text(server.transport, size="2", white_space="nowrap")),
         rx.table.cell(rx.text(server.tools_count, size="2"), class_name="server-tools"),
         rx.table.cell(time_ago(server.last_checked, server.last_checked_at)),
