@@ -13,6 +13,9 @@ from mcp_orch_app.ui.states.auth import AuthState, safe_next
 class LoginState(AuthState):
     submitting: bool = False
     error: str = ""
+    # Whether the page offers the sign-up link; off until known, so a closed instance never
+    # shows a link that leads to "sign-up is closed".
+    signup_open: bool = False
 
     def _next_path(self) -> str:
         return safe_next(self.router.url.query_parameters.get("next"))
@@ -21,6 +24,7 @@ class LoginState(AuthState):
     async def load(self):
         self.error = ""
         self.submitting = False
+        self.signup_open = await run_db(auth.signup_open)
         if not self.token:
             return
         try:

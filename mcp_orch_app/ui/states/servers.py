@@ -103,6 +103,12 @@ class ServersState(AuthState):
         self.checking = []
         async for event in self._attempt("loading", self._reload, error="problem"):
             yield event
+        # A link such as the overview's "Add a server" lands here with ?add=server; the dialog
+        # opens (a person who may not add servers would be refused when saving anyway).
+        if not self.problem and self.router.url.query_parameters.get("add") == "server":
+            from mcp_orch_app.ui.states.server_editor import ServerEditorState  # (it imports us)
+
+            yield ServerEditorState.open_new("form")
 
     @rx.event
     def next_page(self):

@@ -171,6 +171,7 @@ def _secrets_hint() -> rx.Component:
             checked=ServerEditorState.show_secrets,
             on_change=ServerEditorState.set_show_secrets,
             size="1",
+            aria_label="Show the secret values",
         ),
         align="center",
         width="100%",
@@ -220,7 +221,7 @@ def _remote_fields() -> rx.Component:
 
 def _switch_row(label: str, checked, on_change, switch_id: str) -> rx.Component:
     return rx.hstack(
-        rx.switch(checked=checked, on_change=on_change, id=switch_id),
+        rx.switch(checked=checked, on_change=on_change, id=switch_id, aria_label=label),
         rx.text(label, size="2", white_space="nowrap"),
         align="center",
         spacing="2",

@@ -122,6 +122,7 @@ def _server_row(server: ServerRow) -> rx.Component:
                 on_change=lambda enabled: ServersState.set_enabled(server.id, enabled),
                 disabled=~ProjectFrameState.can_develop | (ServersState.busy_id == server.id),
                 class_name="server-enabled",
+                aria_label="Enabled: " + server.name,
             )
         ),
         rx.table.cell(_row_actions(server)),
