@@ -106,7 +106,7 @@ def test_the_detail_page_shows_args_as_a_list_and_warns_about_spaces():
         }
     )
     [args] = [line for line in ServerDetailRow.of(server).config if line.label == "Arguments"]
-    assert args.items == ["-y @modelcontextprotocol/server-everything"]
+    assert args.listed == ["-y @modelcontextprotocol/server-everything"]
     assert "Argument 1 contains a space" in args.warning
 
 

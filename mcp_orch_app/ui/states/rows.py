@@ -325,7 +325,7 @@ class ConfigLine:
     label: str = ""
     value: str = ""
     # A list setting (the arguments) shown one item per line, with a warning when needed.
-    items: list[str] = dataclasses.field(default_factory=list)
+    listed: list[str] = dataclasses.field(default_factory=list)
     warning: str = ""
 
 
@@ -336,7 +336,7 @@ def _config_lines(server: ServerOut) -> list[ConfigLine]:
             ConfigLine(
                 "Arguments",
                 "" if server.args else "none",
-                items=list(server.args),
+                listed=list(server.args),
                 warning=spaced_args_warning(list(server.args)),
             ),
             ConfigLine("Environment", _pairs(server.env, "=") or "none"),

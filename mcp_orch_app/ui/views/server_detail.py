@@ -221,9 +221,9 @@ def _config_line(line: ConfigLine) -> rx.Component:
                 rx.text(line.value, size="2", font_family=CODE_FONT, white_space="pre-wrap"),
             ),
             rx.cond(
-                line.items.length() > 0,
+                line.listed.length() > 0,
                 rx.vstack(
-                    rx.foreach(line.items, _config_item), spacing="1", class_name="config-items"
+                    rx.foreach(line.listed, _config_item), spacing="1", class_name="config-items"
                 ),
             ),
             rx.cond(
