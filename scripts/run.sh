@@ -25,9 +25,9 @@ if [[ "$HOST" == "0.0.0.0" || "$HOST" == "::" ]]; then
 else
     url="http://$HOST:$PORT"
 fi
-say "Starting mcp-orch on $url (the first start builds the web UI, about a minute)"
+say "Starting mcp-orch on $url (the web UI is built once per source change, about a minute)"
 echo "    web UI   $url/"
 echo "    REST API $url/api  (OpenAPI: $url/api/openapi.json)"
 echo "    Stop with Ctrl-C."
-exec reflex run --env prod --single-port \
-    --frontend-port "$PORT" --backend-port "$PORT" --backend-host "$HOST"
+# serve reuses the cached build in .ui-build/ when the UI's sources did not change.
+exec python -m mcp_orch_app.cli serve --host "$HOST" --port "$PORT"

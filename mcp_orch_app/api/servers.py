@@ -1,4 +1,8 @@
-"""/api/projects/{project_id}/servers: CRUD, toggle, Claude Desktop JSON import/export."""
+"""/api/projects/{project_id}/servers: CRUD, toggle, Claude Desktop JSON import/export.
+
+``/export`` masks secrets; ``/export-encrypted`` keeps them, sealed with a passphrase, and
+``/import-encrypted`` reads such a file back.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,14 @@ from fastapi import APIRouter, Body, Response
 from mcp_orch_app.api.deps import CurrentActor, run
 from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.services import servers
-from mcp_orch_app.services.schemas import ImportOut, ServerIn, ServerOut, ServerPatch
+from mcp_orch_app.services.schemas import (
+    ImportOut,
+    SealedExportIn,
+    SealedImportIn,
+    ServerIn,
+    ServerOut,
+    ServerPatch,
+)
 
 router = APIRouter(
     prefix="/api/projects/{project_id}/servers", tags=["servers"], route_class=StrictJSONRoute
@@ -40,6 +51,18 @@ def import_servers(
 @router.get("/export")
 def export_servers(project_id: str, actor: CurrentActor) -> dict[str, Any]:
     return run(servers.export_servers, actor, project_id)
+
+
+@router.post("/import-encrypted", response_model=ImportOut)
+def import_servers_sealed(project_id: str, body: SealedImportIn, actor: CurrentActor):
+    return run(servers.import_servers, actor, project_id, body.envelope, body.passphrase)
+
+
+@router.post("/export-encrypted")
+def export_servers_sealed(
+    project_id: str, body: SealedExportIn, actor: CurrentActor
+) -> dict[str, Any]:
+    return run(servers.export_servers_sealed, actor, project_id, body.passphrase)
 
 
 @router.get("/{server_id}", response_model=ServerOut)

@@ -275,6 +275,17 @@ class ImportOut(BaseModel):
     errors: list[ImportError_]
 
 
+class SealedExportIn(BaseModel):
+    passphrase: str = Field(max_length=1024)
+
+
+class SealedImportIn(BaseModel):
+    """An encrypted export (the envelope JSON as the export gave it) and its passphrase."""
+
+    envelope: dict[str, Any]
+    passphrase: str = Field(max_length=1024)
+
+
 # --- API keys -------------------------------------------------------------------------------
 
 

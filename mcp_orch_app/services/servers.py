@@ -1,13 +1,17 @@
 """MCP servers of a project: validation, CRUD, enable/disable, Claude Desktop JSON import/export.
 
 Lists answer from the cached status columns and never contact a server. Env values and
-headers are stored encrypted and leave this module masked.
+headers are stored encrypted and leave this module masked, except in a passphrase-sealed
+export (security/sealed_export.py), which owners make to move servers to another install.
+A masked value is never stored: sent back on an edit it keeps the stored secret; anywhere
+else (a create, an import of a plain export) it is refused.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +21,7 @@ from sqlmodel import Session, func, select
 
 from mcp_orch_app.models import McpServer, Role, ServerStatus, Transport
 from mcp_orch_app.models.types import utcnow
+from mcp_orch_app.security import sealed_export
 from mcp_orch_app.security.destinations import DestinationRefused, check_url
 from mcp_orch_app.security.secrets import mask_secret
 from mcp_orch_app.services import activity, server_status
@@ -167,6 +172,38 @@ def normalise_config(data: ServerIn) -> dict[str, Any]:
     return fields
 
 
+def split_command_line(line: str, command: str = "") -> tuple[str, list[str]]:
+    """A pasted command line split the way a POSIX shell splits it (``shlex``): quotes keep
+    spaces inside one argument. Returns (command, args): the first word is the command when
+    ``command`` is empty or names it again, otherwise every word is an argument."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"The command line cannot be split: {exc} (close the quote, or escape it with \\)."
+        ) from exc
+    command = command.strip()
+    if words and (not command or words[0] == command):
+        return words[0], words[1:]
+    return command, words
+
+
+def spaced_args_warning(args: list[str]) -> str:
+    """A warning when an argument contains whitespace: most often several arguments typed in
+    one field (``-y @scope/server``), which the server then receives as one."""
+    spaced = [n for n, arg in enumerate(args, start=1) if any(ch.isspace() for ch in arg)]
+    if not spaced:
+        return ""
+    if len(spaced) == 1:
+        subject = f"Argument {spaced[0]} contains a space and is"
+    else:
+        subject = f"Arguments {', '.join(str(n) for n in spaced)} contain spaces and are each"
+    return (
+        f"{subject} passed to the server as one argument. If you meant several, put each in "
+        "its own row (or paste the whole line above to split it)."
+    )
+
+
 def _masked(values: dict[str, str] | None) -> dict[str, str]:
     return {key: mask_secret(value) for key, value in (values or {}).items()}
 
@@ -237,6 +274,8 @@ def _insert(
     fields = normalise_config(data)
     if _name_taken(db, project_id, fields["name"]):
         raise Conflict(f"A server named {fields['name']!r} already exists in this project.")
+    _refuse_masked(fields.get("env"), "environment variable")
+    _refuse_masked(fields.get("headers"), "header")
     server = McpServer(project_id=project_id, created_by=actor.user_id, **fields)
     server_status.apply_enabled(server)
     db.add(server)
@@ -276,6 +315,22 @@ def _require_owner_to_open(role: Role) -> None:
         )
 
 
+def is_masked(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(MASK_MARK)
+
+
+def _refuse_masked(values: dict[str, str] | None, what: str) -> None:
+    """A new server has no stored secret a masked value could stand for."""
+    masked = sorted(key for key, value in (values or {}).items() if is_masked(value))
+    if masked:
+        names = ", ".join(masked)
+        raise InvalidInput(
+            f"The {what} {names} {'has' if len(masked) == 1 else 'have'} a masked value "
+            f"(as a plain export shows secrets); enter the real value, or import an encrypted "
+            "export, which keeps secrets."
+        )
+
+
 def _merge_secrets(
     submitted: dict[str, str] | None, stored: dict[str, str] | None, what: str
 ) -> dict[str, str] | None:
@@ -284,7 +339,7 @@ def _merge_secrets(
         return stored
     merged: dict[str, str] = {}
     for key, value in submitted.items():
-        if isinstance(value, str) and value.startswith(MASK_MARK):
+        if is_masked(value):
             if not stored or key not in stored:
                 raise InvalidInput(f"Enter a value for {what} {key}; the masked value is unknown.")
             merged[key] = stored[key]
@@ -453,10 +508,28 @@ def parse_import_document(text: str) -> dict[str, Any]:
 
 
 def import_servers(
-    db: Session, actor: Actor, project_id: str | uuid.UUID, document: Any
+    db: Session,
+    actor: Actor,
+    project_id: str | uuid.UUID,
+    document: Any,
+    passphrase: str | None = None,
 ) -> ImportOut:
-    """Create one server per entry; each entry stands or fails on its own, never half-written."""
+    """Create one server per entry; each entry stands or fails on its own, never half-written.
+
+    ``document`` is a Claude Desktop document or a sealed export (opened with ``passphrase``).
+    An entry named like a server the project has is skipped (that server and its stored
+    secrets stay as they are); a new entry with a masked secret is refused.
+    """
     project, _ = require_project(db, actor, project_id, Role.DEVELOPER)
+    if sealed_export.is_sealed(document):
+        if passphrase is None:
+            raise InvalidInput("This file is an encrypted export: import it with its passphrase.")
+        try:
+            document = sealed_export.unseal(document, passphrase)
+        except sealed_export.SealError as exc:
+            raise InvalidInput(str(exc)) from exc
+    elif passphrase is not None:
+        raise InvalidInput("This file is not an encrypted export; import it without a passphrase.")
     if not isinstance(document, dict):
         raise InvalidInput('Expected a JSON object like {"mcpServers": {"name": {...}}}.')
     entries = document.get("mcpServers", document.get("servers"))
@@ -479,32 +552,85 @@ def import_servers(
     return ImportOut(created=created, errors=errors)
 
 
+def _export_entry(server: McpServer, env: dict[str, str], headers: dict[str, str]) -> dict:
+    if server.transport == Transport.STDIO:
+        entry: dict[str, Any] = {"command": server.command, "args": list(server.args or [])}
+        if env:
+            entry["env"] = env
+        if server.cwd:
+            entry["cwd"] = server.cwd
+    else:
+        entry = {
+            "type": "sse" if server.transport == Transport.SSE else "streamable_http",
+            "url": server.url,
+        }
+        if headers:
+            entry["headers"] = headers
+    if server.description:
+        entry["description"] = server.description
+    if server.timeout_seconds != 60:
+        entry["timeout_seconds"] = server.timeout_seconds
+    if not server.enabled:
+        entry["disabled"] = True
+    return entry
+
+
+def _project_servers(db: Session, project_id: uuid.UUID) -> list[McpServer]:
+    return list(
+        db.exec(
+            select(McpServer)
+            .where(McpServer.project_id == project_id)
+            .order_by(func.lower(McpServer.name))
+        ).all()
+    )
+
+
 def export_servers(db: Session, actor: Actor, project_id: str | uuid.UUID) -> dict[str, Any]:
     """The project's servers in Claude Desktop format, secrets masked."""
-    servers = list_servers(db, actor, project_id)
-    out: dict[str, Any] = {}
-    for server in servers:
-        if server.transport == Transport.STDIO:
-            entry: dict[str, Any] = {"command": server.command, "args": server.args}
-            if server.env:
-                entry["env"] = server.env
-            if server.cwd:
-                entry["cwd"] = server.cwd
-        else:
-            entry = {
-                "type": "sse" if server.transport == Transport.SSE else "streamable_http",
-                "url": server.url,
-            }
-            if server.headers:
-                entry["headers"] = server.headers
-        if server.description:
-            entry["description"] = server.description
-        if server.timeout_seconds != 60:
-            entry["timeout_seconds"] = server.timeout_seconds
-        if not server.enabled:
-            entry["disabled"] = True
-        out[server.name] = entry
+    project, _ = require_project(db, actor, project_id, Role.REPORTER)
+    out = {
+        server.name: _export_entry(server, _masked(server.env), _masked(server.headers))
+        for server in _project_servers(db, project.id)
+    }
     return {"mcpServers": out}
+
+
+def export_servers_sealed(
+    db: Session, actor: Actor, project_id: str | uuid.UUID, passphrase: str
+) -> dict[str, Any]:
+    """The project's servers with their real secrets, sealed under ``passphrase``.
+
+    Owners only: the file carries every secret of the project to whoever has the passphrase.
+    """
+    project, role = require_project(db, actor, project_id, Role.REPORTER)
+    if role.rank < Role.OWNER.rank:
+        raise PermissionDenied(
+            "Only an owner of the project can export its secrets; "
+            f"you are a {role.value}. A plain export (secrets masked) is open to you."
+        )
+    servers = _project_servers(db, project.id)
+    document = {
+        "mcpServers": {
+            server.name: _export_entry(server, dict(server.env or {}), dict(server.headers or {}))
+            for server in servers
+        }
+    }
+    try:
+        envelope = sealed_export.seal(document, passphrase)
+    except sealed_export.SealError as exc:
+        raise InvalidInput(str(exc)) from exc
+    activity.record(
+        db,
+        actor,
+        "server.exported_sealed",
+        f"{actor.display_name} exported {len(servers)} server"
+        f"{'' if len(servers) == 1 else 's'} with their secrets (encrypted)",
+        project_id=project.id,
+        target_type="project",
+        target_id=project.id,
+    )
+    db.flush()
+    return envelope
 
 
 def server_status_counts(db: Session, project_id: uuid.UUID) -> dict[str, int]:

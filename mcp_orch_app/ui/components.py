@@ -115,6 +115,11 @@ def status_badge(status) -> rx.Component:
     )
 
 
+def checking_badge(**props) -> rx.Component:
+    """Shown instead of a server's status while a live check of it runs."""
+    return rx.badge(rx.spinner(size="1"), "checking…", color_scheme="blue", variant="soft", **props)
+
+
 def status_with_error(status, error) -> rx.Component:
     """A server's status badge; its last error shows on hover when there is one."""
     badge = status_badge(status)

@@ -107,3 +107,21 @@ def confirm_dialog_for(
         ),
         open=open_,
     )
+
+
+def notice_dialog(trigger: rx.Component, title, description: str, **props) -> rx.Component:
+    """Says why something cannot be done, before anyone confirms it; one button closes it."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(description, size="2"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Close", variant="soft", color_scheme="gray")),
+                justify="end",
+                margin_top="var(--space-4)",
+            ),
+            max_width="420px",
+            **props,
+        ),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.ui.components import ROLES, form_field, person, role_badge, time_ago
-from mcp_orch_app.ui.dialogs import confirm_dialog
+from mcp_orch_app.ui.dialogs import confirm_dialog, notice_dialog
 from mcp_orch_app.ui.states.auth import AuthState
 
 
@@ -46,20 +46,37 @@ def _role(member, manages, busy, on_role_change) -> rx.Component:
     )
 
 
-def _remove(member, is_me, busy, on_remove, place: str, consequence: str) -> rx.Component:
-    return confirm_dialog(
-        rx.icon_button(
-            rx.cond(is_me, rx.icon("log-out", size=16), rx.icon("user-round-x", size=16)),
-            variant="ghost",
-            color_scheme="red",
-            loading=busy,
-            aria_label=rx.cond(is_me, f"Leave the {place}", "Remove " + member.name),
-            title=rx.cond(is_me, f"Leave the {place}", f"Remove from the {place}"),
+def _remove_button(member, is_me, busy, place: str) -> rx.Component:
+    return rx.icon_button(
+        rx.cond(is_me, rx.icon("log-out", size=16), rx.icon("user-round-x", size=16)),
+        variant="ghost",
+        color_scheme="red",
+        loading=busy,
+        aria_label=rx.cond(is_me, f"Leave the {place}", "Remove " + member.name),
+        title=rx.cond(is_me, f"Leave the {place}", f"Remove from the {place}"),
+    )
+
+
+def _remove(
+    member, is_me, busy, on_remove, place: str, consequence: str, last_owner
+) -> rx.Component:
+    # The last owner can neither leave nor be removed (the services refuse it): say so at
+    # once, instead of a confirmation that describes a consequence that will not happen.
+    return rx.cond(
+        last_owner,
+        notice_dialog(
+            _remove_button(member, is_me, busy, place),
+            rx.cond(is_me, "You are the only owner", member.name + " is the only owner"),
+            f"A {place} needs at least one owner; make someone else owner first.",
+            class_name="last-owner-notice",
         ),
-        rx.cond(is_me, f"Leave the {place}?", "Remove " + member.name + "?"),
-        consequence,
-        rx.cond(is_me, "Leave", "Remove"),
-        on_remove,
+        confirm_dialog(
+            _remove_button(member, is_me, busy, place),
+            rx.cond(is_me, f"Leave the {place}?", "Remove " + member.name + "?"),
+            rx.cond(is_me, consequence.replace("They ", "You ", 1), consequence),
+            rx.cond(is_me, "Leave", "Remove"),
+            on_remove,
+        ),
     )
 
 
@@ -72,11 +89,14 @@ def member_row(
     on_remove,
     place: str,
     consequence: str,
+    owner_count,
     extra: tuple[rx.Component, ...] = (),
 ) -> rx.Component:
     """A member (``MemberRow``) of the ``place`` ("project" or "team"): person, role, the
-    ``extra`` cells, when they joined, and remove (owners, ``manages``) or leave (oneself)."""
+    ``extra`` cells, when they joined, and remove (owners, ``manages``) or leave (oneself).
+    ``owner_count``: how many owners the place has (its last one cannot go)."""
     is_me = member.email == AuthState.user_email
+    last_owner = (member.role == "owner") & (owner_count <= 1)
     return rx.table.row(
         rx.table.cell(person(member.name, member.email)),
         rx.table.cell(_role(member, manages, busy, on_role_change)),
@@ -85,7 +105,7 @@ def member_row(
         rx.table.cell(
             rx.cond(
                 manages | is_me,
-                _remove(member, is_me, busy, on_remove, place, consequence),
+                _remove(member, is_me, busy, on_remove, place, consequence, last_owner),
             ),
             text_align="right",
         ),

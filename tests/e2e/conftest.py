@@ -1,8 +1,10 @@
 """Browser tests: the real app in production mode, driven by Chromium through Playwright.
 
-The app runs once per test module (``reflex run --env prod`` on one free port, embedded SQLite
-in a fresh data directory, schema made by ``python -m mcp_orch_app.cli migrate``), so each
-module starts from an empty instance whose first sign-up is the administrator. Playwright's
+The app runs once per test module (``python -m mcp_orch_app.cli serve``, production mode on one
+free port, embedded SQLite in a fresh data directory, schema made by ``python -m
+mcp_orch_app.cli migrate``), so each module starts from an empty instance whose first sign-up
+is the administrator. The web UI is built once per source change (the build cache in
+``.ui-build/``), so only the first module after a change waits for a build. Playwright's
 async API is driven from these fixtures, on pytest-asyncio's session loop (pytest-playwright
 is not used: its event loop conflicts with pytest-asyncio).
 """
@@ -102,7 +104,7 @@ def artifacts() -> Path:
 
 @contextmanager
 def serve_app(data_dir: Path, log_path: Path) -> Iterator[str]:
-    """``reflex run --env prod`` on a free loopback port with its data in ``data_dir`` (schema
+    """``python -m mcp_orch_app.cli serve`` on a free loopback port with its data in ``data_dir`` (schema
     migrated first; anything already there is kept); yields the app's URL, stops it after."""
     env = _app_env(data_dir)
     subprocess.run(
@@ -119,17 +121,12 @@ def serve_app(data_dir: Path, log_path: Path) -> Iterator[str]:
             [
                 sys.executable,
                 "-m",
-                "reflex",
-                "run",
-                "--env",
-                "prod",
-                "--single-port",
-                "--frontend-port",
-                str(port),
-                "--backend-port",
-                str(port),
-                "--backend-host",
+                "mcp_orch_app.cli",
+                "serve",
+                "--host",
                 "127.0.0.1",
+                "--port",
+                str(port),
             ],
             cwd=REPO_ROOT,
             env=env,

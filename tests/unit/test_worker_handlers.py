@@ -20,9 +20,8 @@ from tests.integration.test_live_operations import fixture_server_in, rows
 from tests.integration.test_worker import eventually
 from tests.ui_events import error_toasts, run_event, state_for, success_toasts
 
-INTERVAL_MESSAGE = (
-    "The interval must be a whole number of seconds from 60 to 3600 (1 to 60 minutes)."
-)
+# Said in the field's unit (minutes), not in the seconds the service's API takes.
+INTERVAL_MESSAGE = "The interval must be a number of minutes from 1 to 60, for example 5."
 
 
 def _config(engine) -> WorkerConfig | None:

@@ -6,6 +6,7 @@ import asyncio
 
 import reflex as rx
 
+from mcp_orch_app.db import run_db
 from mcp_orch_app.services import auth
 from mcp_orch_app.services.errors import NotAuthenticated, ServiceError
 from mcp_orch_app.ui.states.auth import AuthState, safe_next
@@ -14,6 +15,9 @@ from mcp_orch_app.ui.states.auth import AuthState, safe_next
 class LoginState(AuthState):
     submitting: bool = False
     error: str = ""
+    # Whether the page offers the sign-up link; off until known, so a closed instance never
+    # shows a link that leads to "sign-up is closed".
+    signup_open: bool = False
 
     def _next_path(self) -> str:
         return safe_next(self.router.url.query_parameters.get("next"))
@@ -22,6 +26,7 @@ class LoginState(AuthState):
     async def load(self):
         self.error = ""
         self.submitting = False
+        self.signup_open = await run_db(auth.signup_open)
         if not self.token:
             return
         try:

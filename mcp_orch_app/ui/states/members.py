@@ -31,6 +31,11 @@ class MembersState(ProjectFrameState):
     loading: bool = True
     problem: str = ""
     members: list[MemberRow] = []
+
+    @rx.var
+    def owner_count(self) -> int:
+        return sum(1 for member in self.members if member.role == "owner")
+
     project_teams: list[ProjectTeamRow] = []
     # Teams the user belongs to that are not in the project yet (offered by "Add team").
     addable_teams: list[Choice] = []

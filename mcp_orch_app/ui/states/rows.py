@@ -29,6 +29,7 @@ from mcp_orch_app.services.schemas import (
     ToolOut,
     UserOut,
 )
+from mcp_orch_app.services.servers import spaced_args_warning
 from mcp_orch_app.services.worker import WorkerFailureOut, WorkerRunOut
 from mcp_orch_app.ui.format import (
     ago,
@@ -323,13 +324,21 @@ class ConfigLine:
 
     label: str = ""
     value: str = ""
+    # A list setting (the arguments) shown one item per line, with a warning when needed.
+    listed: list[str] = dataclasses.field(default_factory=list)
+    warning: str = ""
 
 
 def _config_lines(server: ServerOut) -> list[ConfigLine]:
     if server.transport.value == "stdio":
         lines = [
             ConfigLine("Command", server.command or ""),
-            ConfigLine("Arguments", "\n".join(server.args) or "none"),
+            ConfigLine(
+                "Arguments",
+                "" if server.args else "none",
+                listed=list(server.args),
+                warning=spaced_args_warning(list(server.args)),
+            ),
             ConfigLine("Environment", _pairs(server.env, "=") or "none"),
             ConfigLine("Working directory", server.cwd or "mcp-orch's own"),
         ]

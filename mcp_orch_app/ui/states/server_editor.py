@@ -14,6 +14,7 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from mcp_orch_app.security import sealed_export
 from mcp_orch_app.services import servers
 from mcp_orch_app.services.errors import Conflict, InvalidInput
 from mcp_orch_app.services.principal import Actor
@@ -26,7 +27,18 @@ from mcp_orch_app.ui.states.servers import ServersState
 
 DEFAULT_TIMEOUT = "60"
 # The text fields a browser may set through ``set_text`` (no other attribute of the state).
-TEXT_FIELDS = ("name", "description", "transport", "command", "cwd", "url", "timeout", "json_text")
+TEXT_FIELDS = (
+    "name",
+    "description",
+    "transport",
+    "command",
+    "cwd",
+    "url",
+    "timeout",
+    "json_text",
+    "import_passphrase",
+    "args_line",
+)
 # The key/value lists: environment variables (stdio) and HTTP headers (remote).
 PAIR_LISTS = ("env", "headers")
 EXAMPLE_JSON = """{
@@ -72,10 +84,10 @@ def _timeout(text: str) -> int:
     return int(value)
 
 
-def _import(db: Session, actor: Actor, project_id: str, document: Any):
+def _import(db: Session, actor: Actor, project_id: str, document: Any, passphrase: str | None):
     """Import the document; with the names the project had before, to tell skips from failures."""
     before = {s.name.lower() for s in servers.list_servers(db, actor, project_id)}
-    report: ImportOut = servers.import_servers(db, actor, project_id, document)
+    report: ImportOut = servers.import_servers(db, actor, project_id, document, passphrase)
     return report, before
 
 
@@ -94,6 +106,8 @@ class ServerEditorState(AuthState):
     transport: str = "stdio"
     command: str = ""
     args: list[str] = []
+    # A pasted command line, split into ``command`` / ``args`` like a shell would split it.
+    args_line: str = ""
     env: list[KeyValue] = []
     cwd: str = ""
     url: str = ""
@@ -103,6 +117,8 @@ class ServerEditorState(AuthState):
     auto_restart: bool = True
     show_secrets: bool = False
     json_text: str = ""
+    # The passphrase of a pasted encrypted export (asked only when the text is one).
+    import_passphrase: str = ""
     importing: bool = False
     import_error: str = ""
     import_results: list[ImportResultRow] = []
@@ -110,6 +126,14 @@ class ServerEditorState(AuthState):
     @rx.var
     def is_stdio(self) -> bool:
         return self.transport == "stdio"
+
+    @rx.var
+    def args_warning(self) -> str:
+        return servers.spaced_args_warning([a for a in self.args if a != ""])
+
+    @rx.var
+    def import_is_sealed(self) -> bool:
+        return sealed_export.FORMAT in self.json_text
 
     @rx.var
     def title(self) -> str:
@@ -187,6 +211,21 @@ class ServerEditorState(AuthState):
         if 0 <= index < len(self.args):
             self.args = [str(value) if i == index else a for i, a in enumerate(self.args)]
 
+    def _split_args_line(self) -> None:
+        if not self.args_line.strip():
+            return
+        self.command, self.args = servers.split_command_line(self.args_line, self.command)
+        self.args_line = ""
+
+    @rx.event
+    def split_args_line(self):
+        """Split the pasted command line into the command and one row per argument."""
+        self.error = ""
+        try:
+            self._split_args_line()
+        except InvalidInput as exc:
+            self.error = exc.message
+
     @rx.event
     def remove_arg(self, index: int):
         self.args = [a for i, a in enumerate(self.args) if i != index]
@@ -231,10 +270,22 @@ class ServerEditorState(AuthState):
         """The event that makes the page behind the dialog read its data again."""
         return ServerDetailState.reload if route_ids(self)[1] else ServersState.reload
 
+    def _check_saved(self, servers_saved: list[ServerOut | Any]) -> list:
+        """The events that live-check what was just saved (in the background: the dialog
+        closes at once and the page shows "checking…" until the server answered)."""
+        ids = [str(s.id) for s in servers_saved if getattr(s, "enabled", True)]
+        if not ids:
+            return []
+        if route_ids(self)[1]:
+            return [ServerDetailState.refresh]
+        return [ServersState.check_saved(ids)]
+
     @rx.event
     async def save(self):
         async def store():
             project_id = route_ids(self)[0]
+            # A command line pasted but not split yet counts as what it says.
+            self._split_args_line()
             fields = self._fields()
             if self.server_id:
                 patch = ServerPatch(**fields)
@@ -244,7 +295,11 @@ class ServerEditorState(AuthState):
                 saved = await self._call(servers.create_server, project_id, ServerIn(**fields))
                 verb = "added"
             self.is_open = False
-            return [self._refresh_page(), rx.toast.success(f"{saved.name} {verb}.")]
+            return [
+                self._refresh_page(),
+                rx.toast.success(f"{saved.name} {verb}."),
+                *self._check_saved([saved]),
+            ]
 
         async for event in self._attempt(
             "saving", store, error="error", shown=(InvalidInput, Conflict)
@@ -255,7 +310,9 @@ class ServerEditorState(AuthState):
     async def import_json(self):
         async def run():
             document = servers.parse_import_document(self.json_text)
-            report, before = await self._call(_import, route_ids(self)[0], document)
+            passphrase = self.import_passphrase if sealed_export.is_sealed(document) else None
+            report, before = await self._call(_import, route_ids(self)[0], document, passphrase)
+            self.import_passphrase = ""
             self.import_results = import_results(report, before)
             created = len(report.created)
             toast = (
@@ -265,7 +322,7 @@ class ServerEditorState(AuthState):
                     f"Imported {created} of {created + len(report.errors)}; see the report."
                 )
             )
-            return [self._refresh_page(), toast]
+            return [self._refresh_page(), toast, *self._check_saved(report.created)]
 
         self.import_results = []
         async for event in self._attempt(

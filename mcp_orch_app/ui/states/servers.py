@@ -1,5 +1,6 @@
 """/projects/[project_id]/servers: the project's servers from the cached status, switching them
-on and off, deleting, the live refresh (one or all) and restart, and the masked JSON export.
+on and off, deleting, the live refresh (one or all) and restart, and the JSON export (secrets
+masked, or kept and sealed with a passphrase the owner types in the export dialog).
 
 The list is read from the database and never contacts a server; only the refresh and restart
 buttons do, as background events (ui/states/live.py) so the page stays usable meanwhile. The
@@ -17,7 +18,7 @@ import reflex as rx
 
 from mcp_orch_app.gateway import operations
 from mcp_orch_app.services import servers
-from mcp_orch_app.services.errors import ServiceError
+from mcp_orch_app.services.errors import InvalidInput, ServiceError
 from mcp_orch_app.services.schemas import ServerOut
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.live import live_actor, refusal, route_ids, run_live
@@ -46,6 +47,10 @@ class ServersState(AuthState):
     refresh_done: int = 0
     refresh_total: int = 0
     exporting: bool = False
+    # The export dialog: a plain export, or one with secrets sealed under a passphrase.
+    export_open: bool = False
+    export_with_secrets: bool = False
+    export_error: str = ""
 
     @rx.var
     def refresh_progress(self) -> str:
@@ -98,6 +103,12 @@ class ServersState(AuthState):
         self.checking = []
         async for event in self._attempt("loading", self._reload, error="problem"):
             yield event
+        # A link such as the overview's "Add a server" lands here with ?add=server; the dialog
+        # opens (a person who may not add servers would be refused when saving anyway).
+        if not self.problem and self.router.url.query_parameters.get("add") == "server":
+            from mcp_orch_app.ui.states.server_editor import ServerEditorState  # (it imports us)
+
+            yield ServerEditorState.open_new("form")
 
     @rx.event
     def next_page(self):
@@ -179,7 +190,6 @@ class ServersState(AuthState):
     @rx.event(background=True)
     async def refresh_all(self):
         """Check every enabled server, several at a time, counting them off as they finish."""
-        project_id = self._project_id()
         async with self:
             if self.refreshing_all:
                 return
@@ -192,17 +202,53 @@ class ServersState(AuthState):
             yield rx.toast.info("There is no enabled server to check.")
             return
         try:
+            events = await self._check_many(targets, counted=True)
+        finally:
+            async with self:
+                self._end_refresh_all(targets)
+        yield events
+
+    @rx.event(background=True)
+    async def check_saved(self, server_ids: list[str]):
+        """Check servers right after they were added, edited or imported, so their status and
+        tools show without anyone pressing refresh; each row says "checking…" meanwhile."""
+        failed = None
+        targets: list[str] = []
+        async with self:
+            try:
+                await self._reload()
+            except ServiceError as exc:
+                failed = refusal(self, exc)
+            else:
+                rows = [self._row(str(server_id)) for server_id in server_ids]
+                targets = [row.id for row in rows if row is not None and row.enabled]
+                targets = [k for k in targets if k not in self.checking]
+                self.checking = [*self.checking, *targets]
+        if failed is not None or not targets:
+            yield failed
+            return
+        try:
+            events = await self._check_many(targets)
+        finally:
+            async with self:
+                self.checking = [k for k in self.checking if k not in targets]
+        yield events
+
+    async def _check_many(self, targets: list[str], counted: bool = False):
+        """Live-check ``targets`` (a bounded number at a time); the toast that sums them up.
+        Each row leaves ``checking`` and shows its new status as soon as its check ends;
+        ``counted``: each check also advances the "refresh all" progress."""
+        project_id = self._project_id()
+        try:
             actor = await live_actor(self)
         except ServiceError as exc:
             async with self:
-                self._end_refresh_all(targets)
-                events = refusal(self, exc)
-            yield events
-            return
+                return refusal(self, exc)
 
         bound = asyncio.Semaphore(operations.DEFAULT_CONCURRENCY)
         statuses: Counter[str] = Counter()
         failures: list[str] = []
+        checked: list[ServerRow] = []
 
         async def check(server_id: str) -> None:
             async with bound:
@@ -213,16 +259,17 @@ class ServersState(AuthState):
                     failures.append(getattr(exc, "message", str(exc)))
             async with self:
                 if server is not None:
-                    statuses[self._put(server).status] += 1
-                self.refresh_done += 1
+                    row = self._put(server)
+                    checked.append(row)
+                    statuses[row.status] += 1
+                if counted:
+                    self.refresh_done += 1
                 self.checking = [k for k in self.checking if k != server_id]
 
-        try:
-            await asyncio.gather(*(check(server_id) for server_id in targets))
-        finally:
-            async with self:
-                self._end_refresh_all(targets)
-        yield _summary_toast(statuses, failures)
+        await asyncio.gather(*(check(server_id) for server_id in targets))
+        if len(targets) == 1 and checked:
+            return _check_toast(checked[0], "checked")
+        return _summary_toast(statuses, failures)
 
     def _end_refresh_all(self, targets: list[str]) -> None:
         self.refreshing_all = False
@@ -230,16 +277,52 @@ class ServersState(AuthState):
         self.checking = [k for k in self.checking if k not in targets]
 
     @rx.event
-    async def export(self):
-        async def download():
-            document = await self._call(servers.export_servers, self._project_id())
-            return rx.download(
-                data=json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                filename="mcp-servers.json",
-                mime_type="application/json",
-            )
+    def open_export(self):
+        self.export_open = True
+        self.export_with_secrets = False
+        self.export_error = ""
 
-        async for event in self._attempt("exporting", download):
+    @rx.event
+    def set_export_open(self, is_open: bool):
+        self.export_open = bool(is_open)
+
+    @rx.event
+    def set_export_with_secrets(self, value: bool):
+        self.export_with_secrets = bool(value)
+        self.export_error = ""
+
+    @rx.event
+    async def export(self, form: dict | None = None):
+        # The passphrase comes with the submitted form only: it is never kept in the state.
+        form = form or {}
+        passphrase, confirm = str(form.get("passphrase", "")), str(form.get("confirm", ""))
+
+        async def download():
+            project_id = self._project_id()
+            if self.export_with_secrets:
+                if passphrase != confirm:
+                    raise InvalidInput("The two passphrases differ; type the same one twice.")
+                document = await self._call(servers.export_servers_sealed, project_id, passphrase)
+                filename = "mcp-servers.encrypted.json"
+                toast = rx.toast.success(
+                    "Exported with secrets, encrypted: keep the passphrase to import the file."
+                )
+            else:
+                document = await self._call(servers.export_servers, project_id)
+                filename, toast = "mcp-servers.json", None
+            self.export_open = False
+            return [
+                rx.download(
+                    data=json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                    filename=filename,
+                    mime_type="application/json",
+                ),
+                *([toast] if toast else []),
+            ]
+
+        async for event in self._attempt(
+            "exporting", download, error="export_error", shown=InvalidInput
+        ):
             yield event
 
 

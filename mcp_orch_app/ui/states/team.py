@@ -31,6 +31,11 @@ class TeamState(AuthState):
     problem: str = ""
     team: TeamRow = TeamRow()
     members: list[MemberRow] = []
+
+    @rx.var
+    def owner_count(self) -> int:
+        return sum(1 for member in self.members if member.role == "owner")
+
     # The projects the team was added to, each with the role the team's members have there.
     projects: list[ProjectRow] = []
     activity: list[ActivityRow] = []

@@ -13,7 +13,13 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from mcp_orch_app.services.worker import WorkerConfigIn, WorkerStatusOut
+from mcp_orch_app.services.errors import InvalidInput
+from mcp_orch_app.services.worker import (
+    MAX_INTERVAL_SECONDS,
+    MIN_INTERVAL_SECONDS,
+    WorkerConfigIn,
+    WorkerStatusOut,
+)
 from mcp_orch_app.ui.format import timestamp, until
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.rows import WorkerFailureRow, WorkerRunRow
@@ -23,6 +29,20 @@ T = TypeVar("T")
 
 HISTORY_ROWS = 20
 POLL_MILLISECONDS = 3000
+
+
+def _interval_seconds(typed: str) -> int:
+    """The interval field (minutes) in seconds; refused in the field's own unit, minutes (the
+    service's message speaks of the seconds its API takes)."""
+    low, high = MIN_INTERVAL_SECONDS // 60, MAX_INTERVAL_SECONDS // 60
+    message = f"The interval must be a number of minutes from {low} to {high}, for example 5."
+    try:
+        seconds = round(float(typed.strip()[:20]) * 60)
+    except (ValueError, OverflowError):  # not a number, or nan / inf
+        raise InvalidInput(message) from None
+    if not MIN_INTERVAL_SECONDS <= seconds <= MAX_INTERVAL_SECONDS:
+        raise InvalidInput(message)
+    return seconds
 
 
 def _minutes(seconds: int) -> str:
@@ -136,11 +156,7 @@ class WorkerState(AuthState):
     @rx.event
     async def save_interval(self, form: dict):
         async def save():
-            raw = str(form.get("interval_minutes", "")).strip()[:20]
-            try:
-                seconds = round(float(raw) * 60)
-            except (ValueError, OverflowError):  # not a number, or nan / inf
-                seconds = -1  # refused below with the service's own message
+            seconds = _interval_seconds(str(form.get("interval_minutes", "")))
             status = await self._control(
                 control.configure_worker, WorkerConfigIn(interval_seconds=seconds)
             )

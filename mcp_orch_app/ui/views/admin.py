@@ -57,6 +57,7 @@ def _signup_setting() -> rx.Component:
                 disabled=AdminState.saving_signup,
                 size="3",
                 id="signup-open-switch",
+                aria_label="Open sign-up",
             ),
         ),
         icon="user-plus",

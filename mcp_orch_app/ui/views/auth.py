@@ -46,18 +46,23 @@ def _submit(label: str, submitting, id_: str) -> rx.Component:
     return rx.button(label, type="submit", size="3", width="100%", loading=submitting, id=id_)
 
 
-def _public_page(content: rx.Component, question: str, link_label: str, href: str):
-    """The card of the login or sign-up page, and the link to the other one under it."""
+def _public_page(
+    content: rx.Component, question: str, link_label: str, href: str, shown: rx.Var | bool = True
+):
+    """The card of the login or sign-up page, and the link to the other one under it (when
+    ``shown``: the login page offers sign-up only while it is open)."""
+    link = rx.text(
+        question,
+        rx.link(link_label, href=href, weight="medium"),
+        size="2",
+        color_scheme="gray",
+        text_align="center",
+        width="100%",
+        id=f"{href.strip('/')}-link",
+    )
     return public_shell(
         rx.card(content, size="4", width="100%"),
-        rx.text(
-            question,
-            rx.link(link_label, href=href, weight="medium"),
-            size="2",
-            color_scheme="gray",
-            text_align="center",
-            width="100%",
-        ),
+        link if shown is True else rx.cond(shown, link),
     )
 
 
@@ -92,6 +97,7 @@ def login_page() -> rx.Component:
         "No account yet? ",
         "Sign up",
         "/signup",
+        shown=LoginState.signup_open,
     )
 
 

@@ -100,6 +100,7 @@ def _member_row(member: MemberRow) -> rx.Component:
         on_role_change=lambda role: MembersState.change_role(member.user_id, role),
         on_remove=MembersState.remove_member(member.user_id),
         place="project",
+        owner_count=MembersState.owner_count,
         consequence="They lose access to the project's servers, keys and logs at once.",
         extra=(_joined_via(member),),
     )

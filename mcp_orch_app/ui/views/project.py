@@ -135,6 +135,16 @@ def _servers() -> rx.Component:
                 "No servers yet",
                 "MCP servers registered in this project appear here with their last known "
                 "status, tool count and last health check.",
+                rx.cond(
+                    ProjectFrameState.can_develop,
+                    rx.link(
+                        rx.button(rx.icon("plus", size=16), "Add a server", variant="soft"),
+                        # The servers page opens its add dialog on ?add=server.
+                        href=ProjectFrameState.project_base + "/servers?add=server",
+                        id="overview-add-server",
+                    ),
+                    rx.text("Ask a developer of the project to add one.", size="2"),
+                ),
             ),
         ),
         icon="server",

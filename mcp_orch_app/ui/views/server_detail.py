@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.ui.components import (
+    checking_badge,
     copy_button,
     data_table,
     error_callout,
@@ -89,7 +90,11 @@ def _header() -> rx.Component:
             ),
             rx.hstack(
                 rx.heading(server.name, size="6", font_family=CODE_FONT, id="server-title"),
-                status_with_error(server.status, server.last_error),
+                rx.cond(
+                    ServerDetailState.checking.contains(server.id),
+                    checking_badge(id="server-checking"),
+                    status_with_error(server.status, server.last_error),
+                ),
                 rx.badge(server.transport, variant="outline", color_scheme="gray"),
                 align="center",
                 spacing="3",
@@ -112,6 +117,7 @@ def _header() -> rx.Component:
                         on_change=ServerDetailState.set_enabled,
                         disabled=ServerDetailState.switching,
                         id="server-enabled-switch",
+                        aria_label="Server enabled",
                     ),
                     rx.text(rx.cond(server.enabled, "Enabled", "Disabled"), size="2"),
                     align="center",
@@ -177,7 +183,14 @@ def _status_section() -> rx.Component:
     return section(
         "Status",
         rx.data_list.root(
-            _fact("Status", status_badge(server.status)),
+            _fact(
+                "Status",
+                rx.cond(
+                    ServerDetailState.checking.contains(server.id),
+                    checking_badge(),
+                    status_badge(server.status),
+                ),
+            ),
             _fact("Last checked", time_ago(server.last_checked, server.last_checked_at)),
             _fact("Tools", rx.text(server.tools_count, size="2")),
             _fact("Restarts", rx.text(server.restart_count, size="2", id="restart-count")),
@@ -189,10 +202,42 @@ def _status_section() -> rx.Component:
     )
 
 
+def _config_item(item: rx.Var, index: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(index + 1, size="1", color_scheme="gray", min_width="1.5em"),
+        # Quotes show where an argument starts and ends (a space inside one shows too).
+        rx.code('"' + item + '"', size="2", white_space="pre-wrap", class_name="config-item"),
+        align="center",
+        spacing="2",
+    )
+
+
 def _config_line(line: ConfigLine) -> rx.Component:
     return _fact(
         line.label,
-        rx.text(line.value, size="2", font_family=CODE_FONT, white_space="pre-wrap"),
+        rx.vstack(
+            rx.cond(
+                line.value != "",
+                rx.text(line.value, size="2", font_family=CODE_FONT, white_space="pre-wrap"),
+            ),
+            rx.cond(
+                line.listed.length() > 0,
+                rx.vstack(
+                    rx.foreach(line.listed, _config_item), spacing="1", class_name="config-items"
+                ),
+            ),
+            rx.cond(
+                line.warning != "",
+                rx.callout(
+                    line.warning,
+                    icon="triangle-alert",
+                    color_scheme="orange",
+                    size="1",
+                    class_name="config-warning",
+                ),
+            ),
+            spacing="1",
+        ),
     )
 
 
@@ -321,6 +366,7 @@ def _tool_switch(tool: ToolRow) -> rx.Component:
                 on_change=lambda enabled: ServerDetailState.set_tool_enabled(tool.name, enabled),
                 disabled=ServerDetailState.busy_tool == tool.name,
                 class_name="tool-enabled",
+                aria_label="Tool enabled: " + tool.name,
             ),
             content=rx.cond(tool.enabled, "Enabled for every client", "Disabled for every client"),
         ),

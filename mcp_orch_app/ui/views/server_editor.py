@@ -50,8 +50,46 @@ def _add_button(label: str, on_click, button_id: str) -> rx.Component:
     )
 
 
+def _args_line() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.input(
+                value=ServerEditorState.args_line,
+                on_change=lambda value: ServerEditorState.set_text("args_line", value),
+                on_blur=ServerEditorState.split_args_line,
+                placeholder="Paste: npx -y @modelcontextprotocol/server-everything",
+                font_family=CODE_FONT,
+                width="100%",
+                aria_label="Paste a command line to split into arguments",
+                id="server-args-line",
+            ),
+            rx.button(
+                rx.icon("scissors", size=14),
+                "Split",
+                on_click=ServerEditorState.split_args_line,
+                variant="soft",
+                size="1",
+                type="button",
+                id="server-split-args",
+            ),
+            align="center",
+            width="100%",
+        ),
+        rx.text(
+            "A pasted line is split the way a shell splits it: at spaces, except inside quotes "
+            '("/srv/my files" stays one argument). Its first word fills the command when the '
+            "command is empty or the same. Each argument is then one row below.",
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
 def _args_editor() -> rx.Component:
     return rx.vstack(
+        _args_line(),
         rx.foreach(
             ServerEditorState.args,
             lambda arg, index: rx.hstack(
@@ -66,6 +104,16 @@ def _args_editor() -> rx.Component:
                 _remove_button(ServerEditorState.remove_arg(index), "Remove this argument"),
                 width="100%",
                 align="center",
+            ),
+        ),
+        rx.cond(
+            ServerEditorState.args_warning != "",
+            rx.callout(
+                ServerEditorState.args_warning,
+                icon="triangle-alert",
+                color_scheme="orange",
+                size="1",
+                id="server-args-warning",
             ),
         ),
         _add_button("Add argument", ServerEditorState.add_arg, "server-add-arg"),
@@ -123,6 +171,7 @@ def _secrets_hint() -> rx.Component:
             checked=ServerEditorState.show_secrets,
             on_change=ServerEditorState.set_show_secrets,
             size="1",
+            aria_label="Show the secret values",
         ),
         align="center",
         width="100%",
@@ -172,7 +221,7 @@ def _remote_fields() -> rx.Component:
 
 def _switch_row(label: str, checked, on_change, switch_id: str) -> rx.Component:
     return rx.hstack(
-        rx.switch(checked=checked, on_change=on_change, id=switch_id),
+        rx.switch(checked=checked, on_change=on_change, id=switch_id, aria_label=label),
         rx.text(label, size="2", white_space="nowrap"),
         align="center",
         spacing="2",
@@ -273,8 +322,9 @@ def _import_result(row: ImportResultRow) -> rx.Component:
 def _json_tab() -> rx.Component:
     return rx.vstack(
         rx.text(
-            'Paste a Claude Desktop style configuration: {"mcpServers": {"name": {...}}}. '
-            "Each entry is created on its own; the report says what happened to each.",
+            'Paste a Claude Desktop style configuration: {"mcpServers": {"name": {...}}}, or '
+            "an encrypted export of mcp-orch. Each entry is created on its own; the report "
+            "says what happened to each. Masked secrets (from a plain export) are refused.",
             size="2",
             color_scheme="gray",
         ),
@@ -286,6 +336,22 @@ def _json_tab() -> rx.Component:
             font_family=CODE_FONT,
             width="100%",
             id="server-import-json",
+        ),
+        rx.cond(
+            ServerEditorState.import_is_sealed,
+            form_field(
+                "Passphrase",
+                rx.input(
+                    value=ServerEditorState.import_passphrase,
+                    on_change=lambda value: ServerEditorState.set_text("import_passphrase", value),
+                    type="password",
+                    auto_complete="off",
+                    placeholder="The passphrase the export was made with",
+                    width="100%",
+                    id="import-passphrase",
+                ),
+                "This is an encrypted export: it keeps the secrets, sealed with a passphrase.",
+            ),
         ),
         error_callout(ServerEditorState.import_error),
         rx.cond(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mcp_orch_app.ui.components import (
+    checking_badge,
     data_table,
     empty_state,
     error_callout,
@@ -14,7 +15,7 @@ from mcp_orch_app.ui.components import (
     time_ago,
     with_description,
 )
-from mcp_orch_app.ui.dialogs import confirm_dialog_for
+from mcp_orch_app.ui.dialogs import confirm_dialog_for, form_dialog
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.project_frame import ProjectFrameState
 from mcp_orch_app.ui.states.rows import ServerRow
@@ -104,7 +105,14 @@ def _server_row(server: ServerRow) -> rx.Component:
                 max_width="300px",
             )
         ),
-        rx.table.cell(status_with_error(server.status, server.last_error)),
+        rx.table.cell(
+            rx.cond(
+                ServersState.checking.contains(server.id),
+                checking_badge(class_name="server-checking"),
+                status_with_error(server.status, server.last_error),
+            ),
+            class_name="server-status",
+        ),
         rx.table.cell(rx.text(server.transport, size="2", white_space="nowrap")),
         rx.table.cell(rx.text(server.tools_count, size="2"), class_name="server-tools"),
         rx.table.cell(time_ago(server.last_checked, server.last_checked_at)),
@@ -114,6 +122,7 @@ def _server_row(server: ServerRow) -> rx.Component:
                 on_change=lambda enabled: ServersState.set_enabled(server.id, enabled),
                 disabled=~ProjectFrameState.can_develop | (ServersState.busy_id == server.id),
                 class_name="server-enabled",
+                aria_label="Enabled: " + server.name,
             )
         ),
         rx.table.cell(_row_actions(server)),
@@ -149,6 +158,79 @@ def _refresh_all() -> rx.Component:
     )
 
 
+def _passphrase_input(name: str, placeholder: str) -> rx.Component:
+    return rx.input(
+        name=name,
+        type="password",
+        placeholder=placeholder,
+        auto_complete="new-password",
+        width="100%",
+        id=f"export-{name}",
+    )
+
+
+def _export_dialog() -> rx.Component:
+    """Export: secrets masked (a Claude Desktop file), or with secrets sealed by a passphrase
+    (owners only), to move the servers to another installation."""
+    sealed_fields = rx.vstack(
+        _passphrase_input("passphrase", "Passphrase (at least 8 characters)"),
+        _passphrase_input("confirm", "The same passphrase again"),
+        rx.text(
+            "The file is encrypted with this passphrase (scrypt + AES-256-GCM). Nobody can "
+            "recover it: without it, the file cannot be imported.",
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="2",
+        width="100%",
+    )
+    return form_dialog(
+        rx.button(
+            rx.icon("download", size=16),
+            "Export",
+            on_click=ServersState.open_export,
+            variant="soft",
+            color_scheme="gray",
+            type="button",
+            id="export-servers",
+        ),
+        "Export servers",
+        "A Claude Desktop style file of this project's servers. Without secrets, env values "
+        "and headers are masked and must be typed again after an import elsewhere.",
+        rx.cond(
+            ProjectFrameState.is_owner,
+            rx.vstack(
+                rx.text(
+                    rx.hstack(
+                        rx.checkbox(
+                            checked=ServersState.export_with_secrets,
+                            on_change=ServersState.set_export_with_secrets,
+                            name="with_secrets",
+                            id="export-with-secrets",
+                        ),
+                        "Include secrets (encrypted with a passphrase)",
+                        spacing="2",
+                        align="center",
+                    ),
+                    as_="label",
+                    size="2",
+                ),
+                rx.cond(ServersState.export_with_secrets, sealed_fields),
+                spacing="3",
+                width="100%",
+            ),
+            rx.text("Only an owner can export the secrets.", size="2", color_scheme="gray"),
+        ),
+        error=ServersState.export_error,
+        submit_label="Download",
+        submitting=ServersState.exporting,
+        on_submit=ServersState.export,
+        is_open=ServersState.export_open,
+        on_open_change=ServersState.set_export_open,
+        submit_id="export-submit",
+    )
+
+
 def _toolbar() -> rx.Component:
     return rx.flex(
         rx.text(
@@ -158,15 +240,7 @@ def _toolbar() -> rx.Component:
         ),
         rx.hstack(
             _refresh_all(),
-            rx.button(
-                rx.icon("download", size=16),
-                "Export",
-                on_click=ServersState.export,
-                loading=ServersState.exporting,
-                variant="soft",
-                color_scheme="gray",
-                id="export-servers",
-            ),
+            _export_dialog(),
             rx.cond(
                 ProjectFrameState.can_develop,
                 rx.hstack(

@@ -47,7 +47,8 @@ def _member_row(member: MemberRow) -> rx.Component:
         on_role_change=lambda role: TeamState.change_role(member.user_id, role),
         on_remove=TeamState.remove_member(member.user_id),
         place="team",
-        consequence="They also lose the project memberships they had only through this team.",
+        owner_count=TeamState.owner_count,
+        consequence="They also lose the project memberships that came only through this team.",
     )
 
 

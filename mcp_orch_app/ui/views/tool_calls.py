@@ -74,6 +74,7 @@ def _refresh_controls() -> rx.Component:
                     on_change=ToolCallsState.set_auto_refresh,
                     id="auto-refresh",
                     size="1",
+                    aria_label="Auto-refresh",
                 ),
                 rx.text("Auto-refresh", size="2"),
                 align="center",
