@@ -66,8 +66,16 @@ def tool_call_metrics(
     actor: CurrentActor,
     since: datetime | None = None,
     until: datetime | None = None,
+    server_id: str | None = None,
 ):
-    return run(tool_calls.tool_call_metrics, actor, project_id, since=since, until=until)
+    return run(
+        tool_calls.tool_call_metrics,
+        actor,
+        project_id,
+        since=since,
+        until=until,
+        server_id=server_id,
+    )
 
 
 @router.get("/sessions", response_model=ClientSessionPage)
@@ -101,6 +109,9 @@ def list_server_logs(
     server_id: str | None = None,
     level: str | None = Query(default=None, description="minimum level: debug..error"),
     since: datetime | None = None,
+    until: datetime | None = None,
+    q: str | None = Query(default=None, description="text in the message"),
+    after_id: int | None = Query(default=None, description="only rows written after this one"),
     limit: int | None = Query(default=None, description="1..200, default 100"),
 ):
     return run(
@@ -110,6 +121,9 @@ def list_server_logs(
         server_id=server_id,
         level=level,
         since=since,
+        until=until,
+        q=q,
+        after_id=after_id,
         limit=limit,
     )
 
