@@ -72,6 +72,8 @@ class ServerLogCategory(StrEnum):
     STATUS_CHANGE = "status_change"
     STDERR = "stderr"
     CHECK = "check"
+    REQUEST = "request"
+    """A resource read or prompt get made by a person from the UI or the REST API."""
 
 
 class ClientTransport(StrEnum):
