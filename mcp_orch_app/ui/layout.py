@@ -14,6 +14,7 @@ SIDEBAR_WIDTH = "248px"
 
 # (label, icon, route); the Admin link is added for administrators only.
 NAV_ITEMS = [
+    ("Dashboard", "layout-dashboard", "/dashboard"),
     ("Projects", "folder-kanban", "/projects"),
     ("Teams", "users", "/teams"),
 ]
@@ -110,6 +111,21 @@ def logout_button(**props) -> rx.Component:
 
 
 def sidebar() -> rx.Component:
+    # The outer box stretches to the page's full height and carries the background and the
+    # border; the inner column stays in view (sticky) while a long page scrolls.
+    return rx.box(
+        _sidebar_column(),
+        width=SIDEBAR_WIDTH,
+        min_width=SIDEBAR_WIDTH,
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 2),
+        display=["none", "none", "block"],
+        align_self="stretch",
+        id="sidebar",
+    )
+
+
+def _sidebar_column() -> rx.Component:
     return rx.flex(
         rx.box(brand(), padding_x="var(--space-2)", padding_bottom="var(--space-5)"),
         rx.vstack(
@@ -135,15 +151,11 @@ def sidebar() -> rx.Component:
             width="100%",
         ),
         direction="column",
-        width=SIDEBAR_WIDTH,
-        min_width=SIDEBAR_WIDTH,
+        width="100%",
         height="100vh",
         position="sticky",
         top="0",
         padding="var(--space-4)",
-        border_right=f"1px solid {rx.color('gray', 5)}",
-        background=rx.color("gray", 2),
-        display=["none", "none", "flex"],
     )
 
 

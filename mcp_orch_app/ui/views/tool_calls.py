@@ -27,9 +27,13 @@ from mcp_orch_app.ui.states.tool_calls import REFRESH_SECONDS, STATUS_CHOICES, T
 from mcp_orch_app.ui.views.project_frame import project_frame
 from mcp_orch_app.ui.views.server_detail import code_block
 from mcp_orch_app.ui.views.server_editor import CODE_FONT
-from mcp_orch_app.ui.views.time_range import range_picker
+from mcp_orch_app.ui.views.time_range import custom_range_form, range_select
 
 COLUMNS = ["", "Time (UTC)", "Status", "Server · tool", "Duration", "Arguments or error", "Client"]
+# Widths that keep the table inside a 1440 px screen with the sidebar: the free text cells
+# are cut to one line, the error code and the client stay visible without expanding.
+PREVIEW_WIDTH = "280px"
+NAME_WIDTH = "220px"
 
 
 def status_color(status, shade: int, css: str = "{}"):
@@ -106,7 +110,9 @@ def _filter_form() -> rx.Component:
                 ),
                 grid_column=rx.breakpoints(initial="span 2", md="span 2"),
             ),
-            _text_filter("tool", "Tool", "Exact tool name", ToolCallsState.tool, max_length=200),
+            _text_filter(
+                "tool", "Tool", "echo or server__echo", ToolCallsState.tool, max_length=200
+            ),
             _text_filter(
                 "session_id", "Session", "Session id", ToolCallsState.session_id, max_length=64
             ),
@@ -155,7 +161,7 @@ def _toolbar() -> rx.Component:
     return rx.vstack(
         rx.flex(
             rx.hstack(
-                range_picker(ToolCallsState, ToolCallsState.fetching),
+                range_select(ToolCallsState, ToolCallsState.fetching),
                 filter_select(
                     "Status",
                     ToolCallsState.status,
@@ -185,6 +191,7 @@ def _toolbar() -> rx.Component:
             gap="var(--space-3)",
             width="100%",
         ),
+        custom_range_form(ToolCallsState, ToolCallsState.fetching),
         _filter_form(),
         error_callout(ToolCallsState.filter_problem),
         rx.cond(
@@ -283,8 +290,27 @@ def _summary(row: ToolCallRow) -> rx.Component:
                 content=row.when_at,
             )
         ),
-        rx.table.cell(call_status_badge(row.status)),
-        rx.table.cell(server_and_tool(row.server_name, row.tool_name, white_space="nowrap")),
+        rx.table.cell(
+            rx.vstack(
+                call_status_badge(row.status),
+                rx.cond(
+                    row.error_code != "",
+                    rx.text(
+                        row.error_code,
+                        size="1",
+                        font_family=CODE_FONT,
+                        color=status_color(row.status, 11),
+                        class_name="call-error-code",
+                    ),
+                ),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(
+            server_and_tool(row.server_name, row.tool_name, style=ONE_LINE),
+            max_width=NAME_WIDTH,
+            title=row.server_name + " · " + row.tool_name,
+        ),
         rx.table.cell(rx.text(row.duration, size="2", white_space="nowrap")),
         rx.table.cell(
             rx.cond(
@@ -292,14 +318,15 @@ def _summary(row: ToolCallRow) -> rx.Component:
                 rx.text(row.error, size="1", color=status_color(row.status, 11), style=ONE_LINE),
                 rx.text(row.arguments_preview, size="1", font_family=CODE_FONT, style=ONE_LINE),
             ),
-            max_width="420px",
+            max_width=PREVIEW_WIDTH,
         ),
         rx.table.cell(
             rx.vstack(
-                rx.text(row.client_name, size="1", style=ONE_LINE),
+                rx.text(row.client_name, size="1", white_space="nowrap", class_name="call-client"),
                 rx.cond(row.session_id != "", session_link(row.session_id, "session")),
                 spacing="0",
-            )
+            ),
+            white_space="nowrap",
         ),
         on_click=ToolCallsState.toggle_row(row.id),
         cursor="pointer",
