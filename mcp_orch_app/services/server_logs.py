@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mcp_orch_app.models import LogLevel, McpServer, Role, ServerLog, ServerLogCategory
@@ -50,7 +51,7 @@ def list_server_logs(
 ) -> list[ServerLogOut]:
     """The newest server log rows of the project (or of one server), at ``level`` or above,
     of one ``category`` when given (``status_change`` rows make a server's status history),
-    in ``[since, until)``, whose message contains ``q`` (any case, literally).
+    in ``[since, until)``, whose message or category contains ``q`` (any case, literally).
 
     ``after_id`` keeps the rows written after that row: what a live tail that shows it as its
     newest line has not seen yet.
@@ -79,7 +80,13 @@ def list_server_logs(
     if until is not None:
         where.append(logs.created_at < until)
     if text:
-        where.append(logs.message.ilike(like_pattern(text), escape="\\"))
+        pattern = like_pattern(text)
+        where.append(
+            sa.or_(
+                logs.message.ilike(pattern, escape="\\"),
+                logs.category.ilike(pattern, escape="\\"),
+            )
+        )
     if after_id is not None:
         where.append(logs.id > after_id)
     rows = db.exec(

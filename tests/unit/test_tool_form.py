@@ -116,9 +116,7 @@ def test_an_answer_is_shown_as_its_text_and_other_content_as_json():
     assert result_text({"content": []}) == "(the tool answered with no content)"
 
 
-PNG_1PX = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
-)
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 
 
 def test_allowed_images_and_audio_become_data_urls_and_are_not_printed():
@@ -132,7 +130,10 @@ def test_allowed_images_and_audio_become_data_urls_and_are_not_printed():
         ]
     }
     media = result_media(result)
-    assert [(m.kind, m.mime_type) for m in media] == [("image", "image/png"), ("audio", "audio/wav")]
+    assert [(m.kind, m.mime_type) for m in media] == [
+        ("image", "image/png"),
+        ("audio", "audio/wav"),
+    ]
     assert media[0].src == f"data:image/png;base64,{PNG_1PX}"
     text = result_text(result)
     assert PNG_1PX not in text and "image image/png" in text and "shown below" in text
