@@ -84,7 +84,7 @@ def list_server_logs(
         where.append(
             sa.or_(
                 logs.message.ilike(pattern, escape="\\"),
-                logs.category.ilike(pattern, escape="\\"),
+                sa.cast(logs.category, sa.String).ilike(pattern, escape="\\"),
             )
         )
     if after_id is not None:

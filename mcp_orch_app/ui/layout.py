@@ -142,7 +142,10 @@ def _sidebar_column() -> rx.Component:
             rx.hstack(
                 logout_button(flex="1"),
                 rx.tooltip(
-                    rx.color_mode.button(variant="soft", id="color-mode"), content="Light or dark"
+                    rx.color_mode.button(
+                        variant="soft", id="color-mode", aria_label="Light or dark mode"
+                    ),
+                    content="Light or dark",
                 ),
                 spacing="2",
                 width="100%",
@@ -246,7 +249,7 @@ def public_shell(*children: rx.Component) -> rx.Component:
     """The frame of the login and sign-up pages: a centred card."""
     return rx.box(
         rx.box(
-            rx.color_mode.button(variant="ghost"),
+            rx.color_mode.button(variant="ghost", aria_label="Light or dark mode"),
             position="absolute",
             top="var(--space-4)",
             right="var(--space-4)",

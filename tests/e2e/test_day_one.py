@@ -331,6 +331,7 @@ async def test_servers_and_tools_are_searched_and_tools_switched_in_bulk(
     await page.goto(f"/projects/{project_id}/servers/{server_id}")
     await page.locator("#server-tab-tools").click()
     cards = page.locator(".tool-card")
+    await expect(cards.first).to_be_visible()
     total = await cards.count()
     assert total > 3
     await page.locator("#tool-search").fill("ech")

@@ -192,6 +192,7 @@ def test_server_logs_search_text_time_range_and_tail(site, writer):
     assert messages(q="100%") == ["100% ready_now"]
     assert messages(q="y_n") == ["100% ready_now"]
     assert messages(q="d_f") == []
+    assert messages(q="CRASH") == ["exited with 1"]  # the category counts too
     window = {
         "since": (now - timedelta(minutes=45)).isoformat(),
         "until": (now - timedelta(minutes=25)).isoformat(),

@@ -86,6 +86,7 @@ def _switch_row(title: str, text: str, checked, key: str) -> rx.Component:
             disabled=READ_ONLY | (Settings.saving_switch != ""),
             size="3",
             id=f"switch-{key}",
+            aria_label=title,
         ),
     )
 

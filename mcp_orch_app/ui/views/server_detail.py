@@ -115,6 +115,7 @@ def _header() -> rx.Component:
                         on_change=ServerDetailState.set_enabled,
                         disabled=ServerDetailState.switching,
                         id="server-enabled-switch",
+                        aria_label="Server enabled",
                     ),
                     rx.text(rx.cond(server.enabled, "Enabled", "Disabled"), size="2"),
                     align="center",
@@ -140,6 +141,7 @@ def _header() -> rx.Component:
                         disabled=~server.enabled | ServerDetailState.checking.contains(server.id),
                         variant="soft",
                         color_scheme="orange",
+                        high_contrast=True,
                         id="server-restart",
                     ),
                     rx.button(
@@ -281,16 +283,24 @@ def _snippets_section() -> rx.Component:
                 *[rx.tabs.trigger(label, value=key) for key, label in CLIENT_LABELS.items()],
                 size="1",
             ),
+            # A panel per tab (each trigger points at one); the active one shows the snippets.
+            *[
+                rx.tabs.content(
+                    rx.grid(
+                        rx.foreach(ServerDetailState.shown_snippets, _snippet),
+                        columns=rx.breakpoints(initial="1", lg="2"),
+                        spacing="5",
+                        width="100%",
+                    ),
+                    value=key,
+                    padding_top="var(--space-4)",
+                )
+                for key in CLIENT_LABELS
+            ],
             value=ServerDetailState.snippet_client,
             on_change=ServerDetailState.set_snippet_client,
             width="100%",
             id="snippet-client",
-        ),
-        rx.grid(
-            rx.foreach(ServerDetailState.shown_snippets, _snippet),
-            columns=rx.breakpoints(initial="1", lg="2"),
-            spacing="5",
-            width="100%",
         ),
         icon="plug",
         id="snippets",
@@ -324,6 +334,7 @@ def _tool_switch(tool: ToolRow) -> rx.Component:
                 on_change=lambda enabled: ServerDetailState.set_tool_enabled(tool.name, enabled),
                 disabled=ServerDetailState.busy_tool == tool.name,
                 class_name="tool-enabled",
+                aria_label="Tool enabled",
             ),
             content=rx.cond(tool.enabled, "Enabled for every client", "Disabled for every client"),
         ),

@@ -115,6 +115,7 @@ def _server_row(server: ServerRow) -> rx.Component:
                 on_change=lambda enabled: ServersState.set_enabled(server.id, enabled),
                 disabled=~ProjectFrameState.can_develop | (ServersState.busy_id == server.id),
                 class_name="server-enabled",
+                aria_label="Server enabled",
             )
         ),
         rx.table.cell(_row_actions(server)),

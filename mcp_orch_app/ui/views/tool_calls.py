@@ -68,6 +68,7 @@ def _refresh_controls() -> rx.Component:
                     checked=ToolCallsState.auto_refresh,
                     on_change=ToolCallsState.set_auto_refresh,
                     id="auto-refresh",
+                    aria_label="Auto-refresh",
                     size="1",
                 ),
                 rx.text("Auto-refresh", size="2"),
