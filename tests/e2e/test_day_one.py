@@ -345,7 +345,7 @@ async def test_servers_and_tools_are_searched_and_tools_switched_in_bulk(
     await expect(page.locator("#tools-selected")).to_have_count(0)
     for name in ("echo", "add"):
         switch = page.locator(f'.tool-card[data-tool="{name}"] .tool-enabled')
-        await expect(switch).to_have_attribute("data-state", "unchecked")
+        await expect(switch).to_have_attribute("aria-checked", "false")
     tools = await _rest(page, "GET", f"/api/projects/{project_id}/servers/{server_id}/tools")
     assert sorted(t["name"] for t in tools if not t["enabled"]) == ["add", "echo"]
     await shot(page, artifacts, "day-one-bulk-tools")
