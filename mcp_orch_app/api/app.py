@@ -13,6 +13,7 @@ from mcp_orch_app.api import (
     admin,
     api_keys,
     auth,
+    dashboard,
     live,
     observability,
     projects,
@@ -50,6 +51,7 @@ def create_api() -> FastAPI:
         teams,
         admin,
         workers,
+        dashboard,
     ):
         api.include_router(module.router)
     install_mcp_endpoints(api)

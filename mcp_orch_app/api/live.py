@@ -1,4 +1,5 @@
-"""The live server operations over REST: refresh (one / all), restart, and calling a tool.
+"""The live server operations over REST: refresh (one / all), restart, calling a tool, and
+browsing a server's resources (list, templates, read) and prompts (list, get).
 
 Thin async adapters over gateway/operations.py (these routes use the running gateway, so they
 run on the event loop; the database work inside is off-loaded with ``run_db``).
@@ -12,6 +13,9 @@ Answers:
   call that got no answer is 502 (the server is not running or answered a JSON-RPC error, e.g.
   an unknown tool) or 504 (it did not answer within its timeout; the call is not retried),
   with a ``detail`` naming the reason. Every call is in the tool-call log.
+- resource and prompt lists answer ``{"items": [...]}`` as the server listed them (empty when
+  it does not offer that capability); a read / get answers the MCP result as it came. Failures
+  map like a tool call's (502 / 504); every read and get is in the server log.
 - 503 when the process runs no gateway (only outside the app, e.g. a bare API in a script).
 """
 
@@ -27,7 +31,12 @@ from mcp_orch_app.api.deps import CurrentActor
 from mcp_orch_app.api.openapi import refusals
 from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.gateway import operations
-from mcp_orch_app.gateway.upstream import UpstreamError, UpstreamFailure, UpstreamTimeout
+from mcp_orch_app.gateway.upstream import (
+    UnusableList,
+    UpstreamError,
+    UpstreamFailure,
+    UpstreamTimeout,
+)
 from mcp_orch_app.services.schemas import ServerOut
 
 router = APIRouter(
@@ -37,6 +46,25 @@ router = APIRouter(
 
 class ToolCallIn(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResourceReadIn(BaseModel):
+    uri: str = Field(min_length=1, max_length=4096)
+
+
+class PromptGetIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    # The spec's prompt arguments are strings.
+    arguments: dict[str, str] = Field(default_factory=dict)
+
+
+def _failed(what: str, exc: UpstreamFailure) -> JSONResponse:
+    if isinstance(exc, UpstreamTimeout):
+        return JSONResponse({"detail": f"The {what} timed out: {exc}"}, status_code=504)
+    if isinstance(exc, UpstreamError):
+        detail = f"The server answered the {what} with an error: {exc.message} (code {exc.code})"
+        return JSONResponse({"detail": detail}, status_code=502)
+    return JSONResponse({"detail": f"The server could not be reached: {exc}"}, status_code=502)
 
 
 def _not_running(exc: operations.GatewayNotRunning) -> JSONResponse:
@@ -85,3 +113,54 @@ async def call_tool(
     except UpstreamFailure as exc:
         return JSONResponse({"detail": f"The server could not be reached: {exc}"}, status_code=502)
     return outcome.result
+
+
+async def _offers(project_id: str, server_id: str, kind: str, actor) -> Any:
+    try:
+        items = await operations.list_offers(actor, project_id, server_id, kind)
+    except operations.GatewayNotRunning as exc:
+        return _not_running(exc)
+    except UpstreamFailure as exc:
+        return _failed("list request", exc)
+    except UnusableList as exc:
+        return JSONResponse({"detail": f"The server's list is unusable: {exc}"}, status_code=502)
+    return {"items": items}
+
+
+@router.get("/{server_id}/resources")
+async def list_resources(project_id: str, server_id: str, actor: CurrentActor) -> Any:
+    return await _offers(project_id, server_id, "resources", actor)
+
+
+@router.get("/{server_id}/resource-templates")
+async def list_resource_templates(project_id: str, server_id: str, actor: CurrentActor) -> Any:
+    return await _offers(project_id, server_id, "resource_templates", actor)
+
+
+@router.post("/{server_id}/resources/read")
+async def read_resource(
+    project_id: str, server_id: str, body: ResourceReadIn, actor: CurrentActor
+) -> Any:
+    try:
+        return await operations.read_resource(actor, project_id, server_id, body.uri)
+    except operations.GatewayNotRunning as exc:
+        return _not_running(exc)
+    except UpstreamFailure as exc:
+        return _failed("read", exc)
+
+
+@router.get("/{server_id}/prompts")
+async def list_prompts(project_id: str, server_id: str, actor: CurrentActor) -> Any:
+    return await _offers(project_id, server_id, "prompts", actor)
+
+
+@router.post("/{server_id}/prompts/get")
+async def get_prompt(
+    project_id: str, server_id: str, body: PromptGetIn, actor: CurrentActor
+) -> Any:
+    try:
+        return await operations.get_prompt(actor, project_id, server_id, body.name, body.arguments)
+    except operations.GatewayNotRunning as exc:
+        return _not_running(exc)
+    except UpstreamFailure as exc:
+        return _failed("prompt request", exc)

@@ -78,8 +78,16 @@ def tool_call_metrics(
     actor: CurrentActor,
     since: Timestamp | None = None,
     until: Timestamp | None = None,
+    server_id: str | None = None,
 ):
-    return run(tool_calls.tool_call_metrics, actor, project_id, since=since, until=until)
+    return run(
+        tool_calls.tool_call_metrics,
+        actor,
+        project_id,
+        since=since,
+        until=until,
+        server_id=server_id,
+    )
 
 
 @router.get("/tool-calls/{call_id}", response_model=ToolCallOut)
@@ -119,6 +127,13 @@ def list_server_logs(
     server_id: str | None = None,
     level: str | None = Query(default=None, description="minimum level: debug..error"),
     since: Timestamp | None = None,
+    until: Timestamp | None = None,
+    q: str | None = Query(
+        default=None, max_length=MAX_QUERY_LENGTH, description="text in the message"
+    ),
+    after_id: int | None = Query(
+        default=None, ge=0, le=MAX_ROW_ID, description="only rows written after this one"
+    ),
     limit: int | None = Query(default=None, ge=1, le=MAX_LIMIT, description="default 100"),
 ):
     return run(
@@ -128,6 +143,9 @@ def list_server_logs(
         server_id=server_id,
         level=level,
         since=since,
+        until=until,
+        q=q,
+        after_id=after_id,
         limit=limit,
     )
 

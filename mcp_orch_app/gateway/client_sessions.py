@@ -11,7 +11,8 @@ A session has two ids. `id` is its row's public id: the REST API shows it to rep
 names the session with (`mcp-session-id`, SSE `session_id`); it lives only in this process's
 memory and in the client, is never stored or shown, so knowing a row id grants nothing.
 
-`recognise_client` turns clientInfo and User-Agent into the readable client name the logs show.
+`client_identity` turns clientInfo or the User-Agent into the readable client name and version
+the logs show.
 """
 
 from __future__ import annotations
@@ -68,19 +69,46 @@ _LOG_SEVERITY = {
 }
 
 
-def recognise_client(client_name: str | None, user_agent: str | None) -> str | None:
-    """A readable name for the client: a known product if either hint names one, else the
-    clientInfo name, else the first product token of the User-Agent."""
-    for hint in (client_name, user_agent):
-        lowered = (hint or "").lower()
-        for fragment, label in _KNOWN_CLIENTS:
-            if fragment in lowered:
-                return label
-    if client_name:
-        return client_name
-    if user_agent:
-        return user_agent.split(" ", 1)[0][:200]
+def _known_product(hint: str | None) -> str | None:
+    lowered = (hint or "").lower()
+    for fragment, label in _KNOWN_CLIENTS:
+        if fragment in lowered:
+            return label
     return None
+
+
+def _user_agent_product(user_agent: str) -> tuple[str | None, str | None]:
+    """Name and version of the product a User-Agent names: the known client's token when
+    there is one (``Cursor/0.48``), else the first ``product/version`` token."""
+    tokens = [token for token in user_agent.split() if token]
+    known = _known_product(user_agent)
+    chosen = tokens[0] if tokens else ""
+    if known is not None:
+        for token in tokens:
+            if _known_product(token) == known:
+                chosen = token
+                break
+    product, _, version = chosen.partition("/")
+    name = known or product[:200] or None
+    return name, (version[:100] or None)
+
+
+def client_identity(
+    info_name: str | None, info_version: str | None, user_agent: str | None
+) -> tuple[str | None, str | None]:
+    """The client's readable name and its version, both from one source: the MCP clientInfo
+    when the client sent one, else its User-Agent. Mixing them showed one product's name with
+    another's version (a Cursor User-Agent with the SDK's clientInfo version)."""
+    if info_name:
+        return _known_product(info_name) or info_name, info_version or None
+    if user_agent:
+        return _user_agent_product(user_agent)
+    return None, None
+
+
+def recognise_client(client_name: str | None, user_agent: str | None) -> str | None:
+    """A readable name for the client (see `client_identity`)."""
+    return client_identity(client_name, None, user_agent)[0]
 
 
 class ModernClientKey(NamedTuple):

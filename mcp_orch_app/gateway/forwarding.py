@@ -27,6 +27,7 @@ and the subscription book-keeping.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -411,6 +412,18 @@ class ToolCallOutcome:
     duration_ms: float
 
 
+# How servers say they have no such tool: the spec's -32602 "Unknown tool", the Python SDK's
+# isError "Unknown tool: x", and the wordings other SDKs use.
+_UNKNOWN_TOOL = re.compile(
+    r"unknown tool|tool\b.{0,80}\bnot found|no such tool|tool not found", re.I
+)
+
+
+def names_unknown_tool(text: str | None) -> bool:
+    """Whether a server's error text says the called tool does not exist."""
+    return bool(text) and _UNKNOWN_TOOL.search(text) is not None
+
+
 def disabled_tool_result(name: str) -> dict[str, Any]:
     reason = f"The tool '{name}' is disabled in this project, so it cannot be called."
     return {"content": [{"type": "text", "text": reason}], "isError": True}
@@ -432,7 +445,8 @@ async def run_tool_call(
     A disabled tool is refused with TOOL_DISABLED and never reaches the server. Otherwise
     ``send()`` makes the one upstream request (with the server's timeout; never retried). The
     outcome maps to a status and error code: timeout -> TIMEOUT, server not running ->
-    UPSTREAM_UNAVAILABLE, JSON-RPC error -> UPSTREAM_ERROR, an ``isError`` result -> error.
+    UPSTREAM_UNAVAILABLE, JSON-RPC error -> UPSTREAM_ERROR, an ``isError`` result -> error;
+    either one saying the server has no such tool -> TOOL_NOT_FOUND.
     Raises UpstreamFailure (after recording it) when the call got no answer. ``client_name``
     names the caller in the log when there is no session.
     """
@@ -472,6 +486,8 @@ async def run_tool_call(
             else ToolCallStatus.ERROR
         )
         code = None if isinstance(exc, UpstreamCancelled) else exc.error_code
+        if isinstance(exc, UpstreamError) and names_unknown_tool(exc.message):
+            code = ToolCallErrorCode.TOOL_NOT_FOUND
         record(None, status, code, str(exc), (time.perf_counter() - started) * 1000)
         raise
     except asyncio.CancelledError:
@@ -482,7 +498,9 @@ async def run_tool_call(
         raise
     elapsed = (time.perf_counter() - started) * 1000
     if result.get("isError") is True:
-        record(result, ToolCallStatus.ERROR, None, _first_text(result), elapsed)
+        text = _first_text(result)
+        code = ToolCallErrorCode.TOOL_NOT_FOUND if names_unknown_tool(text) else None
+        record(result, ToolCallStatus.ERROR, code, text, elapsed)
         return ToolCallOutcome(result, ToolCallStatus.ERROR, elapsed)
     record(result, ToolCallStatus.SUCCESS, None, None, elapsed)
     return ToolCallOutcome(result, ToolCallStatus.SUCCESS, elapsed)
@@ -513,7 +531,9 @@ def refuse_call(
         reason,
         0.0,
     )
-    rpc_code = INVALID_PARAMS if code is ToolCallErrorCode.INVALID_PARAMETERS else INVALID_REQUEST
+    # The spec answers an unknown tool with -32602, like bad arguments.
+    invalid_params = (ToolCallErrorCode.INVALID_PARAMETERS, ToolCallErrorCode.TOOL_NOT_FOUND)
+    rpc_code = INVALID_PARAMS if code in invalid_params else INVALID_REQUEST
     return error_response(message.get("id"), rpc_code, reason)
 
 

@@ -18,7 +18,12 @@ same connection MCP clients use, and records the outcome through the services:
 - ``restart_server`` restarts the upstream in the pool (the pool logs stop and start), counts it
   with ``server_status.record_restart`` and checks the fresh process;
 - ``call_tool`` calls through ``forwarding.run_tool_call``: the rules and the ToolCallLog row of
-  a call from an MCP client, with ``client_name`` "mcp-orch API" and no session.
+  a call from an MCP client, with ``client_name`` "mcp-orch API" and no session;
+- ``list_offers`` lists a server's resources, resource templates or prompts (every page; an
+  empty list when the server does not offer that capability), and ``read_resource`` /
+  ``get_prompt`` make one request, each recorded as a ``request`` ServerLog row naming who made
+  it, what it asked and how it ended (these are not tool calls, so they stay out of the
+  tool-call figures).
 
 The background worker reuses :func:`check_server` and ``record_check`` for its scheduled checks.
 """
@@ -28,12 +33,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.forwarding import ToolCallOutcome, run_tool_call
+from mcp_orch_app.gateway.log_writer import LogWriterClosed
 from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, current_gateway
 from mcp_orch_app.gateway.upstream import (
     UnusableList,
@@ -44,6 +51,7 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamUnavailable,
     list_every_page,
 )
+from mcp_orch_app.models.enums import LogLevel, ServerLogCategory
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.redaction import Redactor
 from mcp_orch_app.services import server_operations, server_status, servers
@@ -248,3 +256,110 @@ def _redacted_failure(exc: UpstreamFailure, redactor: Redactor) -> UpstreamFailu
             exc.code, redactor.redact(exc.message), redactor.redact_value(exc.data)
         )
     return type(exc)(redactor.redact(str(exc)))
+
+
+# -- resources and prompts --------------------------------------------------------------------
+
+OFFER_LISTS: dict[str, tuple[str, str, str]] = {
+    "resources": ("resources", "resources/list", "resources"),
+    "resource_templates": ("resources", "resources/templates/list", "resourceTemplates"),
+    "prompts": ("prompts", "prompts/list", "prompts"),
+}
+"""What ``list_offers`` can list: kind -> (capability, method, key of the list in the answer)."""
+
+
+async def list_offers(
+    actor: Actor, project_id: str, server_id: str, kind: str, *, gateway: Gateway | None = None
+) -> list[dict[str, Any]]:
+    """Every resource, resource template or prompt the server offers (reporter and up).
+
+    Raises UpstreamFailure / UnusableList when the server cannot answer.
+    """
+    capability, method, key = OFFER_LISTS[kind]
+    target = await run_db(server_operations.server_to_refresh, actor, project_id, server_id)
+    running = _gateway(gateway)
+    access = access_for(target)
+    upstream = await running.upstream(access)
+    if capability not in upstream.capabilities:
+        return []
+    return await list_every_page(upstream, method, key, access.config.timeout_seconds)
+
+
+def _record_request(
+    gateway: Gateway,
+    access: ServerAccess,
+    actor: Actor,
+    method: str,
+    subject: str,
+    params: dict[str, Any],
+    failure: str | None,
+    started: float,
+) -> None:
+    outcome = f"failed: {failure}" if failure else "answered"
+    with contextlib.suppress(LogWriterClosed):
+        gateway.writer.submit_server_log(
+            project_id=access.project_id,
+            server_id=access.server_id,
+            category=ServerLogCategory.REQUEST,
+            level=LogLevel.WARNING if failure else LogLevel.INFO,
+            message=f"{method} {subject} by {actor.display_name}: {outcome}",
+            details={
+                "method": method,
+                "params": params,
+                "user_id": str(actor.user_id) if actor.user_id else None,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "error": failure,
+            },
+        )
+
+
+async def _logged_request(
+    actor: Actor,
+    project_id: str,
+    server_id: str,
+    method: str,
+    subject: str,
+    params: dict[str, Any],
+    gateway: Gateway | None,
+) -> dict[str, Any]:
+    target = await run_db(server_operations.server_to_call, actor, project_id, server_id)
+    running = _gateway(gateway)
+    access = access_for(target)
+    redactor = access.config.redactor
+    started = time.perf_counter()
+    try:
+        upstream = await running.upstream(access)
+        answer = await upstream.request(method, params, timeout=access.config.timeout_seconds)
+    except UpstreamFailure as exc:
+        failure = _redacted_failure(exc, redactor)
+        _record_request(running, access, actor, method, subject, params, str(failure), started)
+        raise failure from None
+    _record_request(running, access, actor, method, subject, params, None, started)
+    return redactor.redact_value(answer)
+
+
+async def read_resource(
+    actor: Actor, project_id: str, server_id: str, uri: str, *, gateway: Gateway | None = None
+) -> dict[str, Any]:
+    """Read one resource (or a filled-in template's URI) of the server (developer and up, like
+    a tool call: the server runs code to answer); logged. Raises UpstreamFailure."""
+    params = {"uri": uri}
+    return await _logged_request(
+        actor, project_id, server_id, "resources/read", uri, params, gateway
+    )
+
+
+async def get_prompt(
+    actor: Actor,
+    project_id: str,
+    server_id: str,
+    name: str,
+    arguments: dict[str, str] | None,
+    *,
+    gateway: Gateway | None = None,
+) -> dict[str, Any]:
+    """Get one prompt of the server filled with ``arguments`` (developer and up); logged."""
+    params: dict[str, Any] = {"name": name}
+    if arguments:
+        params["arguments"] = arguments
+    return await _logged_request(actor, project_id, server_id, "prompts/get", name, params, gateway)

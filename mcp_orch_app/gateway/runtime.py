@@ -33,7 +33,7 @@ from typing import Any
 
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
-from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, recognise_client
+from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, client_identity
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
 from mcp_orch_app.gateway.namespace import ToolNames
 from mcp_orch_app.gateway.pool import UpstreamPool
@@ -342,6 +342,7 @@ class Gateway:
     ) -> LiveSession:
         """Start serving a client session and record its ClientSession row."""
         name, version = _client_identity(client_info)
+        client_name, client_version = client_identity(name, version, user_agent)
         session = LiveSession(
             id=uuid.uuid4(),
             project_id=access.project_id,
@@ -350,8 +351,8 @@ class Gateway:
             api_key_id=access.api_key_id,
             transport=transport,
             modern=modern,
-            client_name=recognise_client(name, user_agent),
-            client_version=version,
+            client_name=client_name,
+            client_version=client_version,
             protocol_version=protocol_version,
             user_agent=user_agent,
             ip=ip,
@@ -372,8 +373,9 @@ class Gateway:
         """Complete a session opened before the client said who it is (the SSE transport opens
         the session on GET; `initialize` comes later): its row is written at that point."""
         name, version = _client_identity(client_info)
-        session.client_name = recognise_client(name, session.user_agent)
-        session.client_version = version
+        session.client_name, session.client_version = client_identity(
+            name, version, session.user_agent
+        )
         session.protocol_version = protocol_version
         self._record_session(session)
 

@@ -66,7 +66,7 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamFailure,
     list_every_page,
 )
-from mcp_orch_app.models.enums import LogLevel, ServerLogCategory
+from mcp_orch_app.models.enums import LogLevel, ServerLogCategory, ToolCallErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -425,9 +425,12 @@ def _refuse_unknown_tool(
     )
     natural = split_prefixed_name(name)
     server = access.server(natural[0]) if natural is not None else None
+    not_found = ToolCallErrorCode.TOOL_NOT_FOUND
     if server is None:
-        return refuse_call(gateway, access, session, message, reason)
-    return refuse_call(gateway, server, session, _with(message, name=natural[1]), reason)
+        return refuse_call(gateway, access, session, message, reason, code=not_found)
+    return refuse_call(
+        gateway, server, session, _with(message, name=natural[1]), reason, code=not_found
+    )
 
 
 # -- asking every server -----------------------------------------------------------------------

@@ -49,6 +49,7 @@ class ToolCallErrorCode(StrEnum):
     INVALID_PARAMETERS = "INVALID_PARAMETERS"
     INITIALIZATION_INCOMPLETE = "INITIALIZATION_INCOMPLETE"
     TOOL_DISABLED = "TOOL_DISABLED"
+    TOOL_NOT_FOUND = "TOOL_NOT_FOUND"
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     TIMEOUT = "TIMEOUT"
     UPSTREAM_ERROR = "UPSTREAM_ERROR"
@@ -73,6 +74,8 @@ class ServerLogCategory(StrEnum):
     STATUS_CHANGE = "status_change"
     STDERR = "stderr"
     CHECK = "check"
+    REQUEST = "request"
+    """A resource read or prompt get made by a person from the UI or the REST API."""
 
 
 class ClientTransport(StrEnum):

@@ -373,6 +373,16 @@ class ToolEnabledIn(BaseModel):
     enabled: bool
 
 
+MAX_BULK_TOOLS = 500
+
+
+class ToolsEnabledIn(BaseModel):
+    """Several tools of one server switched on or off in one action."""
+
+    names: list[str] = Field(min_length=1, max_length=MAX_BULK_TOOLS)
+    enabled: bool
+
+
 # --- observability --------------------------------------------------------------------------
 
 
@@ -486,3 +496,39 @@ class ClientConfigOut(BaseModel):
     instructions: str
     url: str
     entry_name: str
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+class DashboardProjectOut(BaseModel):
+    project_id: uuid.UUID
+    project_name: str
+    servers_by_status: dict[str, int]
+    calls_24h: int
+    errors_24h: int
+
+
+class RecentFailureOut(BaseModel):
+    id: int
+    created_at: datetime
+    project_id: uuid.UUID
+    project_name: str
+    server_id: uuid.UUID | None
+    server_name: str
+    tool_name: str
+    status: ToolCallStatus
+    error_code: str | None
+    error_message: str | None
+
+
+class DashboardOut(BaseModel):
+    """``errors_24h`` counts failed calls (error and timeout) since ``since``."""
+
+    since: datetime
+    projects: list[DashboardProjectOut]
+    servers_by_status: dict[str, int]
+    server_count: int
+    calls_24h: int
+    errors_24h: int
+    recent_failures: list[RecentFailureOut]

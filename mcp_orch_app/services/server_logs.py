@@ -8,14 +8,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mcp_orch_app.models import LogLevel, McpServer, Role, ServerLog, ServerLogCategory
 from mcp_orch_app.services.access import require_project
 from mcp_orch_app.services.errors import InvalidInput
-from mcp_orch_app.services.paging import as_utc, check_limit
+from mcp_orch_app.services.paging import as_utc, check_limit, check_range
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import ServerLogOut
+from mcp_orch_app.services.tool_calls import MAX_QUERY_LENGTH, like_pattern
 from mcp_orch_app.services.tools import server_in_project
 
 LEVEL_ORDER = (LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARNING, LogLevel.ERROR)
@@ -42,12 +44,28 @@ def list_server_logs(
     level: str | LogLevel | None = None,
     category: ServerLogCategory | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    q: str | None = None,
+    after_id: int | None = None,
     limit: int | None = None,
 ) -> list[ServerLogOut]:
     """The newest server log rows of the project (or of one server), at ``level`` or above,
-    of one ``category`` when given (``status_change`` rows make a server's status history)."""
+    of one ``category`` when given (``status_change`` rows make a server's status history),
+    in ``[since, until)``, whose message or category contains ``q`` (any case, literally).
+
+    ``after_id`` keeps the rows written after that row: what a live tail that shows it as its
+    newest line has not seen yet.
+    """
     project, _ = require_project(db, actor, project_id, Role.REPORTER)
     limit = check_limit(limit, default=100)
+    since, until = as_utc(since), as_utc(until)
+    if since is not None and until is not None:
+        check_range(since, until)
+    text = (q or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"The search text must be at most {MAX_QUERY_LENGTH} characters.")
+    if after_id is not None and after_id < 0:
+        raise InvalidInput("after_id must not be negative.")
     logs = ServerLog.__table__.c
     where = [logs.project_id == project.id]
     if server_id:
@@ -58,7 +76,19 @@ def list_server_logs(
     if category is not None:
         where.append(logs.category == category)
     if since is not None:
-        where.append(logs.created_at >= as_utc(since))
+        where.append(logs.created_at >= since)
+    if until is not None:
+        where.append(logs.created_at < until)
+    if text:
+        pattern = like_pattern(text)
+        where.append(
+            sa.or_(
+                logs.message.ilike(pattern, escape="\\"),
+                sa.cast(logs.category, sa.String).ilike(pattern, escape="\\"),
+            )
+        )
+    if after_id is not None:
+        where.append(logs.id > after_id)
     rows = db.exec(
         select(ServerLog, McpServer.name)
         .outerjoin(McpServer, col(McpServer.id) == ServerLog.server_id)

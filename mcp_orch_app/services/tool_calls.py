@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from mcp_orch_app.gateway.namespace import SEPARATOR
 from mcp_orch_app.models import Role, ToolCallLog, ToolCallStatus
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services.access import require_project
@@ -69,7 +70,7 @@ def search_document(dialect_name: str) -> sa.ColumnElement[str]:
     return parts[0] + " " + parts[1] + " " + parts[2]
 
 
-def _like_pattern(text: str) -> str:
+def like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -77,7 +78,18 @@ def _like_pattern(text: str) -> str:
 def text_filter(dialect_name: str, text: str) -> sa.ColumnElement[bool]:
     """Rows whose arguments, result or error message contain ``text`` (any case, literally:
     ``%`` and ``_`` are not wildcards)."""
-    return search_document(dialect_name).ilike(_like_pattern(text), escape="\\")
+    return search_document(dialect_name).ilike(like_pattern(text), escape="\\")
+
+
+def tool_filter(tool: str) -> sa.ColumnElement[bool]:
+    """Calls of the tool named ``tool`` as the server lists it (``echo``) or as clients of the
+    unified endpoint see it (``everything__echo``): people copy the name their client shows."""
+    calls = ToolCallLog.__table__.c
+    matches = [calls.tool_name == tool]
+    server, separator, name = tool.partition(SEPARATOR)
+    if separator and server and name:
+        matches.append(sa.and_(calls.server_name == server, calls.tool_name == name))
+    return sa.or_(*matches)
 
 
 def parse_statuses(values: Iterable[str] | str | None) -> list[ToolCallStatus]:
@@ -197,7 +209,7 @@ def list_tool_calls(
     if server_id:
         where.append(calls.server_id == server_in_project(db, project.id, server_id).id)
     if tool:
-        where.append(calls.tool_name == tool)
+        where.append(tool_filter(tool.strip()))
     if session_id:
         where.append(calls.session_id == filter_uuid(session_id, "session_id", "session"))
     if min_ms is not None:
@@ -299,11 +311,12 @@ def tool_call_metrics(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    server_id: str | uuid.UUID | None = None,
 ) -> ToolCallMetricsOut:
     """Figures of the project's tool calls in ``[since, until)`` (default: the last 30 min).
 
     ``success_rate`` is a fraction (0..1) of all calls, cancelled ones included; it, the
-    average and the p95 are None when there were no calls. The timeline has every bucket of
+    average and the p95 are None when there were no calls. ``server_id`` keeps one server's calls. The timeline has every bucket of
     the range, empty ones as zeros.
     """
     project, _ = require_project(db, actor, project_id, Role.REPORTER)
@@ -316,6 +329,8 @@ def tool_call_metrics(
     dialect = db.get_bind().dialect.name
     calls = ToolCallLog.__table__.c
     where = [calls.project_id == project.id, calls.created_at >= since, calls.created_at < until]
+    if server_id:
+        where.append(calls.server_id == server_in_project(db, project.id, server_id).id)
 
     by_status: dict[ToolCallStatus, int] = {}
     duration_sum = 0.0

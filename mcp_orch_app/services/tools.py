@@ -129,6 +129,23 @@ def set_tool_enabled(
     )
 
 
+def set_tools_enabled(
+    db: Session,
+    actor: Actor,
+    project_id: str | uuid.UUID,
+    server_id: str | uuid.UUID,
+    tool_names: list[str],
+    enabled: bool,
+) -> list[ToolOut]:
+    """Allow or refuse several tools of a server in one action, all or none: one unknown name
+    refuses the whole request (the caller's transaction rolls back), so a bulk action never
+    leaves half the selection switched. Each changed tool gets its own activity entry."""
+    if not tool_names:
+        raise InvalidInput("Select at least one tool.")
+    names = list(dict.fromkeys((name or "").strip() for name in tool_names))
+    return [set_tool_enabled(db, actor, project_id, server_id, name, enabled) for name in names]
+
+
 def _tool_fields(raw: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
     """(name, description, input_schema) of one listed tool, or None when it has no name."""
     name = str(raw.get("name") or "").strip()[:MAX_TOOL_NAME_LENGTH]

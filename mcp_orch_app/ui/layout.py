@@ -14,6 +14,7 @@ SIDEBAR_WIDTH = "248px"
 
 # (label, icon, route); the Admin link is added for administrators only.
 NAV_ITEMS = [
+    ("Dashboard", "layout-dashboard", "/dashboard"),
     ("Projects", "folder-kanban", "/projects"),
     ("Teams", "users", "/teams"),
 ]
@@ -110,6 +111,21 @@ def logout_button(**props) -> rx.Component:
 
 
 def sidebar() -> rx.Component:
+    # The outer box stretches to the page's full height and carries the background and the
+    # border; the inner column stays in view (sticky) while a long page scrolls.
+    return rx.box(
+        _sidebar_column(),
+        width=SIDEBAR_WIDTH,
+        min_width=SIDEBAR_WIDTH,
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        background=rx.color("gray", 2),
+        display=["none", "none", "block"],
+        align_self="stretch",
+        id="sidebar",
+    )
+
+
+def _sidebar_column() -> rx.Component:
     return rx.flex(
         rx.box(brand(), padding_x="var(--space-2)", padding_bottom="var(--space-5)"),
         rx.vstack(
@@ -126,7 +142,10 @@ def sidebar() -> rx.Component:
             rx.hstack(
                 logout_button(flex="1"),
                 rx.tooltip(
-                    rx.color_mode.button(variant="soft", id="color-mode"), content="Light or dark"
+                    rx.color_mode.button(
+                        variant="soft", id="color-mode", aria_label="Light or dark mode"
+                    ),
+                    content="Light or dark",
                 ),
                 spacing="2",
                 width="100%",
@@ -135,15 +154,11 @@ def sidebar() -> rx.Component:
             width="100%",
         ),
         direction="column",
-        width=SIDEBAR_WIDTH,
-        min_width=SIDEBAR_WIDTH,
+        width="100%",
         height="100vh",
         position="sticky",
         top="0",
         padding="var(--space-4)",
-        border_right=f"1px solid {rx.color('gray', 5)}",
-        background=rx.color("gray", 2),
-        display=["none", "none", "flex"],
     )
 
 
@@ -234,7 +249,7 @@ def public_shell(*children: rx.Component) -> rx.Component:
     """The frame of the login and sign-up pages: a centred card."""
     return rx.box(
         rx.box(
-            rx.color_mode.button(variant="ghost"),
+            rx.color_mode.button(variant="ghost", aria_label="Light or dark mode"),
             position="absolute",
             top="var(--space-4)",
             right="var(--space-4)",

@@ -34,13 +34,14 @@ def role_field(hint: str) -> rx.Component:
 def _role(member, manages, busy, on_role_change) -> rx.Component:
     return rx.cond(
         manages,
-        rx.select(
-            ROLES,
+        # The parts spelled out: the name has to be on the trigger (the button people reach).
+        rx.select.root(
+            rx.select.trigger(aria_label="Role of " + member.name),
+            rx.select.content(*[rx.select.item(role, value=role) for role in ROLES]),
             value=member.role,
             on_change=on_role_change,
             size="1",
             disabled=busy,
-            aria_label="Role of " + member.name,
         ),
         role_badge(member.role),
     )

@@ -189,13 +189,59 @@ def arguments_from(input_schema: dict[str, Any], form: dict[str, Any]) -> dict[s
     return arguments
 
 
+# Media a result may show inline. SVG is left out on purpose: it can carry scripts.
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
+AUDIO_TYPES = frozenset(
+    {"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/ogg", "audio/webm", "audio/mp4"}
+)
+MAX_MEDIA_BYTES = 8 * 1024 * 1024
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+@dataclasses.dataclass
+class MediaItem:
+    """An image or audio clip of a result, as a ``data:`` URL the page can show."""
+
+    kind: str = ""
+    mime_type: str = ""
+    src: str = ""
+    label: str = ""
+
+
+def _media(item: Any) -> MediaItem | None:
+    """The item as inline media when it is an allowed image or audio type with valid base64
+    data of a sensible size; None otherwise (it is then shown as JSON)."""
+    if not isinstance(item, dict) or item.get("type") not in ("image", "audio"):
+        return None
+    kind = item["type"]
+    mime = str(item.get("mimeType") or "").strip().lower()
+    data = item.get("data")
+    allowed = IMAGE_TYPES if kind == "image" else AUDIO_TYPES
+    if mime not in allowed or not isinstance(data, str):
+        return None
+    data = "".join(data.split())
+    if len(data) % 4 or not _BASE64.match(data) or len(data) * 3 // 4 > MAX_MEDIA_BYTES:
+        return None
+    size = len(data) * 3 // 4 - data.count("=")
+    label = f"{kind} {mime}, {size / 1024:.1f} kB"
+    return MediaItem(kind=kind, mime_type=mime, src=f"data:{mime};base64,{data}", label=label)
+
+
+def result_media(result: dict[str, Any]) -> list[MediaItem]:
+    """The images and audio clips of a result the page shows inline."""
+    found = (_media(item) for item in result.get("content") or [])
+    return [item for item in found if item is not None]
+
+
 def result_text(result: dict[str, Any]) -> str:
     """What a tool answered, for reading: its text content, other content and the structured
-    content as pretty JSON."""
+    content as pretty JSON (images and audio shown inline are named, not printed)."""
     parts: list[str] = []
     for item in result.get("content") or []:
         if isinstance(item, dict) and item.get("type") == "text":
             parts.append(str(item.get("text", "")))
+        elif (media := _media(item)) is not None:
+            parts.append(f"[{media.label}, shown below]")
         else:
             parts.append(json.dumps(item, indent=2, ensure_ascii=False))
     if not parts and result.get("structuredContent") is not None:

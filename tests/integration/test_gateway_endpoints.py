@@ -394,6 +394,18 @@ async def test_a_disabled_tool_is_hidden_and_refused(live, setup, engine):
     assert "add" not in (setup.call_log.read_text() if setup.call_log.exists() else "")
 
 
+async def test_a_call_of_a_tool_the_server_lacks_is_logged_as_tool_not_found(live, setup, engine):
+    async with handshake_session(live.url(setup.project_id, "fixture"), setup.key) as session:
+        try:
+            answer = await session.call_tool("no_such_tool", {})
+        except MCPError:
+            answer = None  # a server may answer with a JSON-RPC error instead
+        assert answer is None or answer.is_error
+    await flushed(live)
+    (row,) = rows(engine, ToolCallLog, ToolCallLog.tool_name == "no_such_tool")
+    assert (row.status, row.error_code) == ("error", "TOOL_NOT_FOUND")
+
+
 # --- recording ------------------------------------------------------------------------------
 
 

@@ -443,3 +443,82 @@ async def test_tool_listing_that_never_ends_is_reported_not_looped():
     upstream = PagedUpstream(["a", "b"], repeat_cursor=True)
     with pytest.raises(Exception, match="never end"):
         await operations.list_all_tools(upstream, timeout=1)
+
+
+# --- resources and prompts --------------------------------------------------------------------
+
+
+async def _get(world: World, who: Any, suffix: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=60) as http:
+        return await http.get(world.url(suffix), headers=who.headers)
+
+
+async def test_resources_templates_and_prompts_are_listed_read_and_logged(world):
+    sid = world.add_server(fixture_server_in("fixture"))
+
+    listed = ok(await _get(world, world.reporter, f"/{sid}/resources"))["items"]
+    assert [(r["uri"], r["mimeType"]) for r in listed] == [("fixture://greeting", "text/plain")]
+    templates = ok(await _get(world, world.reporter, f"/{sid}/resource-templates"))["items"]
+    assert [t["uriTemplate"] for t in templates] == ["fixture://items/{item_id}"]
+    prompts = ok(await _get(world, world.reporter, f"/{sid}/prompts"))["items"]
+    assert [(p["name"], [a["name"] for a in p["arguments"]]) for p in prompts] == [
+        ("greet", ["name"])
+    ]
+
+    read = ok(
+        await world.post(world.developer, f"/{sid}/resources/read", {"uri": "fixture://greeting"})
+    )
+    assert read["contents"][0]["text"] == "hello from the fixture"
+    filled = ok(
+        await world.post(world.developer, f"/{sid}/resources/read", {"uri": "fixture://items/42"})
+    )
+    assert filled["contents"][0]["text"] == "item 42"
+    got = ok(
+        await world.post(
+            world.developer, f"/{sid}/prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}
+        )
+    )
+    assert "Please greet Ada warmly." in got["messages"][0]["content"]["text"]
+
+    await world.flushed()
+    logged = rows(
+        world.engine,
+        ServerLog,
+        ServerLog.server_id == sid,
+        ServerLog.category == ServerLogCategory.REQUEST,
+    )
+    assert sorted((row.details["method"], row.level) for row in logged) == [
+        ("prompts/get", "info"),
+        ("resources/read", "info"),
+        ("resources/read", "info"),
+    ]
+    assert all("Dimitri" in row.message for row in logged)
+    # Resource and prompt requests are not tool calls.
+    assert rows(world.engine, ToolCallLog, ToolCallLog.server_id == sid) == []
+
+
+async def test_resource_reads_need_a_developer_and_bad_requests_are_readable(world):
+    sid = world.add_server(fixture_server_in("fixture"))
+    refused = await world.post(
+        world.reporter, f"/{sid}/resources/read", {"uri": "fixture://greeting"}
+    )
+    assert refused.status_code == 403
+    for body in ({}, {"uri": ""}, {"uri": 5}):
+        answer = await world.post(world.developer, f"/{sid}/resources/read", body)
+        assert answer.status_code == 422, answer.text
+    bad_prompt = await world.post(
+        world.developer, f"/{sid}/prompts/get", {"name": "greet", "arguments": {"name": 3}}
+    )
+    assert bad_prompt.status_code == 422
+    missing = await world.post(world.developer, f"/{sid}/resources/read", {"uri": "fixture://nope"})
+    assert missing.status_code == 502 and "error" in missing.json()["detail"]
+    await world.flushed()
+    (failed,) = rows(
+        world.engine,
+        ServerLog,
+        ServerLog.server_id == sid,
+        ServerLog.category == ServerLogCategory.REQUEST,
+    )
+    assert failed.level == "warning" and "failed" in failed.message
+    unknown = await _get(world, world.reporter, f"/{uuid.uuid4()}/resources")
+    assert unknown.status_code == 404

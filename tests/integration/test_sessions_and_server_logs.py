@@ -163,3 +163,62 @@ def test_server_logs_filter_by_server_minimum_level_and_time(site, writer):
     first = site.get("/server-logs", limit=1)[0]
     assert first["server_name"] == "alpha"
     assert (first["level"], first["category"]) == ("error", "crash")
+
+
+def test_server_logs_search_text_time_range_and_tail(site, writer):
+    now = datetime.now(UTC)
+    rows = [
+        (site.alpha, "info", "stderr", "Listening on port 8080", 50),
+        (site.alpha, "warning", "stderr", "Deprecated flag --port", 40),
+        (site.alpha, "info", "stderr", "100% ready_now", 30),
+        (site.beta, "error", "crash", "exited with 1", 20),
+    ]
+    for server, level, category, message, ago in rows:
+        writer.submit_server_log(
+            project_id=site.pid,
+            server_id=server,
+            level=level,
+            category=category,
+            message=message,
+            created_at=now - timedelta(minutes=ago),
+        )
+    assert writer.flush(timeout=10)
+
+    def messages(**params):
+        return [row["message"] for row in site.get("/server-logs", **params)]
+
+    assert messages(q="PORT") == ["Deprecated flag --port", "Listening on port 8080"]
+    # % and _ are literal, not wildcards.
+    assert messages(q="100%") == ["100% ready_now"]
+    assert messages(q="y_n") == ["100% ready_now"]
+    assert messages(q="d_f") == []
+    assert messages(q="CRASH") == ["exited with 1"]  # the category counts too
+    window = {
+        "since": (now - timedelta(minutes=45)).isoformat(),
+        "until": (now - timedelta(minutes=25)).isoformat(),
+    }
+    assert messages(**window) == ["100% ready_now", "Deprecated flag --port"]
+    assert messages(q="port", **window) == ["Deprecated flag --port"]
+    newest = site.get("/server-logs", limit=1)[0]
+    assert messages(after_id=newest["id"]) == []
+    writer.submit_server_log(
+        project_id=site.pid, server_id=site.alpha, category="stderr", message="a new line"
+    )
+    assert writer.flush(timeout=10)
+    assert messages(after_id=newest["id"]) == ["a new line"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "x" * 201},
+        {"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        {"after_id": -1},
+        {"until": "yesterday"},
+    ],
+)
+def test_bad_server_log_filters_are_refused_with_a_4xx(site, params):
+    response = site.client.get(
+        f"/api/projects/{site.pid}/server-logs", params=params, headers=site.reporter.headers
+    )
+    assert 400 <= response.status_code < 500, response.text

@@ -152,6 +152,10 @@ def test_status_filter_takes_one_or_several(engine, recorded, status, expected):
 def test_server_tool_and_session_filters(engine, recorded):
     assert recorded.labels(engine, server_id=recorded.beta) == {"b1", "b2"}
     assert recorded.labels(engine, tool="get_time") == {"a1", "a2"}
+    # The unified name clients see (server__tool) finds the same calls.
+    assert recorded.labels(engine, tool="alpha__get_time") == {"a1", "a2"}
+    assert recorded.labels(engine, tool="beta__get_time") == set()
+    assert recorded.labels(engine, tool="beta__echo") == {"b1", "b2"}
     assert recorded.labels(engine, session_id=recorded.second_session) == {"a3", "b1"}
     assert recorded.labels(engine, session_id=str(recorded.first_session)) == {"a1", "a2"}
     assert recorded.labels(engine, session_id=uuid.uuid4()) == set()
@@ -422,6 +426,15 @@ def test_metrics_on_a_known_data_set(engine, project, writer):
     assert sum(b.total for b in m.timeline) == m.total
 
 
+def test_metrics_filter_by_server(engine, recorded):
+    figures = metrics(engine, recorded, server_id=recorded.beta)
+    assert (figures.total, figures.success, figures.cancelled) == (2, 1, 1)
+    assert {(row.server_name, row.tool_name) for row in figures.by_tool} == {("beta", "echo")}
+    assert metrics(engine, recorded, server_id=str(recorded.alpha)).total == 3
+    with pytest.raises(NotFound):
+        metrics(engine, recorded, server_id=uuid.uuid4())
+
+
 def test_metrics_of_an_empty_range(engine, recorded):
     until = datetime(2020, 1, 1, 6, tzinfo=UTC)
     m = metrics(engine, recorded, since=until - timedelta(hours=6), until=until)
@@ -495,6 +508,16 @@ def test_rest_list_takes_repeated_filters_and_pages_with_next_cursor(api_client,
 
     searched = api_client.get(path, params={"q": "Zürich", "tool": "get_time"}, headers=headers)
     assert [i["arguments"]["label"] for i in searched.json()["items"]] == ["a2"]
+
+
+def test_rest_metrics_filter_by_server(api_client, recorded):
+    response = api_client.get(
+        f"/api/projects/{recorded.project_id}/tool-calls/metrics",
+        params={"server_id": str(recorded.beta)},
+        headers=recorded.owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["total"] == 2
 
 
 def test_rest_metrics_answer_the_contract_fields(api_client, recorded):

@@ -206,3 +206,61 @@ def test_reporter_may_list_but_not_change_tools(site):
 def test_empty_tool_name_is_refused(site):
     with pytest.raises(InvalidInput):
         site.set("  ", False)
+
+
+def test_several_tools_are_switched_in_one_action(site):
+    site.sync(TIME_TOOLS)
+    with db.session_scope(site.engine) as s:
+        out = tools.set_tools_enabled(
+            s,
+            site.developer.actor,
+            site.pid,
+            site.sid,
+            ["convert_time", "get_current_time", "convert_time"],
+            False,
+        )
+    assert [(t.name, t.enabled) for t in out] == [
+        ("convert_time", False),
+        ("get_current_time", False),
+    ]
+    assert site.disabled_for_gateway() == {"convert_time", "get_current_time"}
+    assert site.actions() == ["tool.disabled", "tool.disabled"]
+
+
+def test_a_bulk_action_with_one_unknown_name_changes_nothing(site):
+    site.sync(TIME_TOOLS)
+    with pytest.raises(NotFound), db.session_scope(site.engine) as s:
+        tools.set_tools_enabled(
+            s, site.developer.actor, site.pid, site.sid, ["convert_time", "nope"], False
+        )
+    assert all(t.enabled for t in site.list())
+    assert site.actions() == []
+
+
+def test_rest_patch_switches_several_tools_and_refuses_bad_bodies(site, api_client):
+    site.sync(TIME_TOOLS)
+    path = f"/api/projects/{site.pid}/servers/{site.sid}/tools"
+    headers = site.developer.headers
+    response = api_client.patch(
+        path,
+        json={"names": ["convert_time", "get_current_time"], "enabled": False},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    assert {t["name"]: t["enabled"] for t in response.json()} == {
+        "convert_time": False,
+        "get_current_time": False,
+    }
+    for body in ({"names": [], "enabled": True}, {"names": "convert_time"}, {"enabled": True}):
+        assert api_client.patch(path, json=body, headers=headers).status_code == 422
+    refused = api_client.patch(
+        path, json={"names": ["convert_time"], "enabled": True}, headers=site.reporter.headers
+    )
+    assert refused.status_code == 403
+    assert (
+        api_client.patch(
+            path, json={"names": ["nope", "convert_time"], "enabled": True}, headers=headers
+        ).status_code
+        == 404
+    )
+    assert not any(t.enabled for t in site.list())

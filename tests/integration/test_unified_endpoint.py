@@ -312,7 +312,9 @@ async def test_a_disabled_tool_is_hidden_and_refused_but_its_namesake_on_another
     assert project.calls_to("alpha") == [] and project.calls_to("beta") == ["add"]
 
 
-async def test_an_unknown_tool_name_is_an_invalid_params_error_and_logged(live, project, engine):
+async def test_an_unknown_tool_name_is_an_invalid_params_error_logged_as_tool_not_found(
+    live, project, engine
+):
     async with connect(live, project, "handshake") as session:
         for name in ("alpha__nope", "nobody__echo", "echo"):
             with pytest.raises(MCPError) as refused:
@@ -320,7 +322,7 @@ async def test_an_unknown_tool_name_is_an_invalid_params_error_and_logged(live, 
             assert refused.value.code == -32602 and "Unknown tool" in str(refused.value)
         assert (await session.call_tool("alpha__echo", {"text": "ok"})).content[0].text == "ok"
     await flushed(live)
-    refusals = rows(engine, ToolCallLog, ToolCallLog.error_code == "INVALID_PARAMETERS")
+    refusals = rows(engine, ToolCallLog, ToolCallLog.error_code == "TOOL_NOT_FOUND")
     assert sorted((r.server_name, r.tool_name, r.status) for r in refusals) == [
         ("", "echo", "error"),
         ("", "nobody__echo", "error"),

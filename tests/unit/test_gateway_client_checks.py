@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_orch_app import config
-from mcp_orch_app.gateway.client_sessions import recognise_client
+from mcp_orch_app.gateway.client_sessions import client_identity, recognise_client
 from mcp_orch_app.gateway.http_security import check_host_and_origin
 
 
@@ -20,12 +20,33 @@ from mcp_orch_app.gateway.http_security import check_host_and_origin
         ("mcp-inspector", None, "MCP Inspector"),
         (None, "Cursor/0.48 (linux)", "Cursor"),
         ("my-agent", "python-httpx/0.28", "my-agent"),
-        (None, "python-httpx/0.28 extra", "python-httpx/0.28"),
+        (None, "python-httpx/0.28 extra", "python-httpx"),
         (None, None, None),
     ],
 )
 def test_known_clients_get_readable_names(client_name, user_agent, expected):
     assert recognise_client(client_name, user_agent) == expected
+
+
+@pytest.mark.parametrize(
+    ("info_name", "info_version", "user_agent", "expected"),
+    [
+        # clientInfo present: name and version both from it, whatever the User-Agent says.
+        ("mcp", "0.1.0", "Cursor/1.7.2 (linux)", ("mcp", "0.1.0")),
+        ("cursor-vscode", "1.7.2", "node", ("Cursor", "1.7.2")),
+        ("my-agent", None, "Cursor/1.7.2", ("my-agent", None)),
+        # No clientInfo: both from the User-Agent, the known product's token.
+        (None, None, "Mozilla/5.0 Cursor/1.7.2 (linux)", ("Cursor", "1.7.2")),
+        (None, "9.9", "Cursor/0.48 (linux)", ("Cursor", "0.48")),
+        (None, None, "python-httpx/0.28", ("python-httpx", "0.28")),
+        (None, None, "curl", ("curl", None)),
+        (None, None, None, (None, None)),
+    ],
+)
+def test_client_name_and_version_come_from_one_source(
+    info_name, info_version, user_agent, expected
+):
+    assert client_identity(info_name, info_version, user_agent) == expected
 
 
 @pytest.fixture

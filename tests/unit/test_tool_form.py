@@ -114,3 +114,45 @@ def test_an_answer_is_shown_as_its_text_and_other_content_as_json():
     assert shown.startswith("a\n\n{") and '"mimeType": "image/png"' in shown
     assert result_text({"content": [], "structuredContent": {"n": 1}}) == '{\n  "n": 1\n}'
     assert result_text({"content": []}) == "(the tool answered with no content)"
+
+
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
+def test_allowed_images_and_audio_become_data_urls_and_are_not_printed():
+    from mcp_orch_app.ui.tool_form import result_media
+
+    result = {
+        "content": [
+            {"type": "text", "text": "a picture"},
+            {"type": "image", "mimeType": "image/png", "data": PNG_1PX},
+            {"type": "audio", "mimeType": "audio/wav", "data": "UklGRiQAAABXQVZF"},
+        ]
+    }
+    media = result_media(result)
+    assert [(m.kind, m.mime_type) for m in media] == [
+        ("image", "image/png"),
+        ("audio", "audio/wav"),
+    ]
+    assert media[0].src == f"data:image/png;base64,{PNG_1PX}"
+    text = result_text(result)
+    assert PNG_1PX not in text and "image image/png" in text and "shown below" in text
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"type": "image", "mimeType": "image/svg+xml", "data": "PHN2Zz48L3N2Zz4="},
+        {"type": "image", "mimeType": "text/html", "data": "PGI+"},
+        {"type": "image", "mimeType": "image/png", "data": 'AAAA" onerror="alert(1)'},
+        {"type": "image", "mimeType": "image/png", "data": "not base64!"},
+        {"type": "image", "mimeType": "image/png;x=<script>", "data": "AAAA"},
+        {"type": "audio", "mimeType": "image/png", "data": "AAAA"},
+        {"type": "image", "mimeType": "image/png", "data": None},
+    ],
+)
+def test_other_media_is_not_rendered_but_shown_as_json(item):
+    from mcp_orch_app.ui.tool_form import result_media
+
+    assert result_media({"content": [item]}) == []
+    assert '"type": "' + item["type"] + '"' in result_text({"content": [item]})

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from mcp_orch_app.services import tool_calls
+from mcp_orch_app.services import servers, tool_calls
 from mcp_orch_app.services.schemas import ToolCallMetricsOut, ToolUsageOut
 from mcp_orch_app.ui.format import duration
 from mcp_orch_app.ui.states.project_frame import ProjectFrameState
-from mcp_orch_app.ui.states.rows import ErrorCodeRow, ToolUsageRow
+from mcp_orch_app.ui.states.rows import Choice, ErrorCodeRow, ToolUsageRow
 from mcp_orch_app.ui.states.time_range import TimeRangeMixin
 
 TOP_TOOLS = 10
@@ -61,6 +61,9 @@ def _bucket_label(metrics: ToolCallMetricsOut) -> Callable[[datetime], str]:
     return lambda start: start.strftime(pattern)
 
 
+ALL_SERVERS = "all"
+
+
 class MetricsState(TimeRangeMixin, ProjectFrameState):
     loading: bool = True
     problem: str = ""
@@ -80,6 +83,9 @@ class MetricsState(TimeRangeMixin, ProjectFrameState):
     top_tools: list[ToolUsageRow] = []
     failing_tools: list[ToolUsageRow] = []
     error_codes: list[ErrorCodeRow] = []
+    # The server the figures are of ("all": the whole project), from ``?server=`` too.
+    server_id: str = ALL_SERVERS
+    servers: list[Choice] = []
 
     @rx.var
     def has_calls(self) -> bool:
@@ -127,18 +133,38 @@ class MetricsState(TimeRangeMixin, ProjectFrameState):
 
     async def _reload(self) -> None:
         since, until = self._range()
+        server_id = None if self.server_id == ALL_SERVERS else self.server_id
         self._show(
             await self._call(
-                tool_calls.tool_call_metrics, self.route_project_id(), since=since, until=until
+                tool_calls.tool_call_metrics,
+                self.route_project_id(),
+                since=since,
+                until=until,
+                server_id=server_id,
             )
         )
+
+    async def _first_load(self) -> None:
+        found = await self._call(servers.list_servers, self.route_project_id())
+        self.servers = [Choice(value=str(s.id), label=s.name) for s in found]
+        requested = self.router.url.query_parameters.get("server", ALL_SERVERS)
+        known = {choice.value for choice in self.servers}
+        self.server_id = requested if requested in known else ALL_SERVERS
+        await self._reload()
 
     @rx.event
     async def load(self):
         self.total = 0
         self.timeline = []
         self._range_from_url()
-        async for event in self._attempt("loading", self._reload, error="problem"):
+        async for event in self._attempt("loading", self._first_load, error="problem"):
+            yield event
+
+    @rx.event
+    async def set_server(self, server_id: str):
+        known = {choice.value for choice in self.servers}
+        self.server_id = server_id if server_id in known else ALL_SERVERS
+        async for event in self._range_changed():
             yield event
 
     async def _range_changed(self):

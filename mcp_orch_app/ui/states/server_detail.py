@@ -1,5 +1,7 @@
 """/projects/[project_id]/servers/[server_id]: one server's configuration (masked), status
-history, client snippets, tools (switch them off, try them), logs and client sessions.
+history, client snippets, tools (search them, switch one or a selection off, try them), logs
+and client sessions. After a Try-it call the tools are read again once the call log is
+written, so the tool's call figures on the page follow the call.
 
 Everything is read from the database in one transaction when the page opens; only refresh,
 restart and "Try it" contact the server, as background events (ui/states/live.py).
@@ -7,6 +9,7 @@ restart and "Try it" contact the server, as background events (ui/states/live.py
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -15,8 +18,10 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway import operations
 from mcp_orch_app.gateway.forwarding import ToolCallOutcome
+from mcp_orch_app.gateway.runtime import current_gateway
 from mcp_orch_app.gateway.upstream import UpstreamError, UpstreamFailure, UpstreamTimeout
 from mcp_orch_app.models import ServerLogCategory, ToolCallStatus
 from mcp_orch_app.services import client_config, client_sessions, server_logs, servers, tools
@@ -38,13 +43,22 @@ from mcp_orch_app.ui.states.rows import (
     StatusChangeRow,
     ToolRow,
 )
-from mcp_orch_app.ui.tool_form import ToolField, arguments_from, fields_of, result_text
+from mcp_orch_app.ui.tool_form import (
+    MediaItem,
+    ToolField,
+    arguments_from,
+    fields_of,
+    result_media,
+    result_text,
+)
 
 HISTORY_SHOWN = 20
 LOGS_SHOWN = 100
 SESSIONS_SHOWN = 50
 LOG_LEVELS = ["all", "info", "warning", "error"]
-TABS = ("overview", "tools", "logs", "sessions")
+TABS = ("overview", "tools", "browse", "logs", "sessions")
+# How long a Try-it call waits for the call log (and the tool's figures) to be written.
+CALL_LOG_WAIT_SECONDS = 5
 
 
 @dataclass
@@ -126,6 +140,15 @@ def _failure_text(exc: UpstreamFailure) -> str:
     return f"The server could not be reached: {exc}"
 
 
+async def _tools_after_call(actor: Actor, project_id: str, server_id: str) -> list[ToolOut] | None:
+    """The server's tools once the call's log row (and with it the tool's figures) is written;
+    None when the log writer does not answer in time (the figures then wait for a reload)."""
+    gateway = current_gateway()
+    if gateway is None or not await gateway.writer.aflush(timeout=CALL_LOG_WAIT_SECONDS):
+        return None
+    return await run_db(tools.list_tools, actor, project_id, server_id)
+
+
 class ServerDetailState(AuthState):
     loading: bool = True
     # Why the server cannot be shown (not a member, no such server); empty when it can.
@@ -145,6 +168,10 @@ class ServerDetailState(AuthState):
     switching: bool = False
     # The tool whose switch is being changed.
     busy_tool: str = ""
+    tool_search: str = ""
+    # Tools ticked for a bulk enable/disable; bulk_busy while it is saved.
+    selected_tools: list[str] = []
+    bulk_busy: bool = False
     # "Try it": the chosen tool, its form, an inline problem, the tools being called.
     try_tool: str = ""
     try_fields: list[ToolField] = []
@@ -154,8 +181,28 @@ class ServerDetailState(AuthState):
     result_tool: str = ""
     result_text: str = ""
     result_raw: str = ""
+    result_media: list[MediaItem] = []
     result_is_error: bool = False
     result_duration: str = ""
+
+    @rx.var
+    def visible_tools(self) -> list[ToolRow]:
+        needle = self.tool_search.strip().lower()
+        if not needle:
+            return self.tools
+        return [
+            t for t in self.tools if needle in t.name.lower() or needle in t.description.lower()
+        ]
+
+    @rx.var
+    def selection_label(self) -> str:
+        count = len(self.selected_tools)
+        return f"{count} selected" if count else ""
+
+    @rx.var
+    def all_visible_selected(self) -> bool:
+        visible = [t.name for t in self.visible_tools]
+        return bool(visible) and all(name in self.selected_tools for name in visible)
 
     @rx.var
     def shown_snippets(self) -> list[SnippetRow]:
@@ -175,8 +222,10 @@ class ServerDetailState(AuthState):
         self.snippets = page.snippets
         self.logs = [ServerLogRow.of(log) for log in page.logs]
         self.sessions = [ClientSessionRow.of(s) for s in page.sessions]
-        if self.try_tool and self.try_tool not in {t.name for t in self.tools}:
+        names = {t.name for t in self.tools}
+        if self.try_tool and self.try_tool not in names:
             self._choose("")
+        self.selected_tools = [name for name in self.selected_tools if name in names]
 
     async def _reload(self) -> None:
         project_id, server_id = route_ids(self)
@@ -246,6 +295,45 @@ class ServerDetailState(AuthState):
         async for event in self._attempt("busy_tool", switch, value=name):
             yield event
 
+    @rx.event
+    def set_tool_search(self, value: str):
+        self.tool_search = str(value)[:100]
+
+    @rx.event
+    def select_tool(self, name: str, selected: bool):
+        chosen = [n for n in self.selected_tools if n != name]
+        if selected is True and name in {t.name for t in self.tools}:
+            chosen.append(name)
+        self.selected_tools = chosen
+
+    @rx.event
+    def select_visible(self, selected: bool):
+        visible = [t.name for t in self.visible_tools]
+        rest = [n for n in self.selected_tools if n not in visible]
+        self.selected_tools = [*rest, *visible] if selected is True else rest
+
+    @rx.event
+    async def set_selected_enabled(self, enabled: bool):
+        """Enable or disable every ticked tool in one action (all or none)."""
+
+        async def switch():
+            names = list(self.selected_tools)
+            if not names:
+                return None
+            project_id, server_id = route_ids(self)
+            changed = await self._call(
+                tools.set_tools_enabled, project_id, server_id, names, enabled
+            )
+            by_name = {tool.name: ToolRow.of(tool) for tool in changed}
+            self.tools = [by_name.get(t.name, t) for t in self.tools]
+            self.selected_tools = []
+            verb = "enabled" if enabled else "disabled"
+            count = len(changed)
+            return rx.toast.success(f"{count} tool{'' if count == 1 else 's'} {verb}.")
+
+        async for event in self._attempt("bulk_busy", switch):
+            yield event
+
     @rx.event(background=True)
     async def refresh(self):
         async for event in self._live(operations.refresh_server, "checked"):
@@ -284,12 +372,23 @@ class ServerDetailState(AuthState):
         self.result_tool = tool
         self.result_text = result_text(result)
         self.result_raw = json.dumps(result, indent=2, ensure_ascii=False)
+        self.result_media = result_media(result)
         self.result_is_error = is_error
         self.result_duration = duration
 
     def _answered(self, tool: str, outcome: ToolCallOutcome) -> None:
         is_error = bool(outcome.result.get("isError")) or outcome.status != ToolCallStatus.SUCCESS
         self._show(tool, outcome.result, is_error, _ms(outcome.duration_ms / 1000))
+
+    def _after_call(self, fresh: list[ToolOut] | None, show) -> None:
+        if fresh is not None:
+            rows = {tool.name: ToolRow.of(tool) for tool in fresh}
+            # Keep the enabled switches as they are on the page, take the new figures.
+            self.tools = [
+                dataclasses.replace(t, usage=rows[t.name].usage) if t.name in rows else t
+                for t in self.tools
+            ]
+        show()
 
     def _unanswered(self, tool: str, reason: str, duration: str) -> None:
         result = {"content": [{"type": "text", "text": reason}], "isError": True}
@@ -319,8 +418,12 @@ class ServerDetailState(AuthState):
                 outcome = await operations.call_tool(actor, project_id, server_id, tool, arguments)
             except UpstreamFailure as exc:
                 reason, waited = _failure_text(exc), _ms(time.perf_counter() - started)
-                return lambda: self._unanswered(tool, reason, waited)
-            return lambda: self._answered(tool, outcome)
+                fresh = await _tools_after_call(actor, project_id, server_id)
+                return lambda: self._after_call(
+                    fresh, lambda: self._unanswered(tool, reason, waited)
+                )
+            fresh = await _tools_after_call(actor, project_id, server_id)
+            return lambda: self._after_call(fresh, lambda: self._answered(tool, outcome))
 
         async for event in run_live(self, "calling", tool, call):
             yield event

@@ -35,7 +35,10 @@ class ServersState(AuthState):
     servers: list[ServerRow] = []
     _rows: list[ServerRow] = []
     page: int = 0
+    # Servers matching the search; ``server_count`` is every server of the project.
     total: int = 0
+    server_count: int = 0
+    search: str = ""
     # The server whose deletion waits for a confirmation ("" when none).
     pending_delete_id: str = ""
     pending_delete_name: str = ""
@@ -72,11 +75,31 @@ class ServersState(AuthState):
     def _show(self) -> None:
         """Put the current page of ``_rows`` in ``servers`` (the page moves back when it is
         past the end, e.g. after a delete)."""
-        self.total = len(self._rows)
+        matching = self._matching()
+        self.server_count = len(self._rows)
+        self.total = len(matching)
         last_page = max(0, (self.total - 1) // PAGE_SIZE)
         self.page = min(self.page, last_page)
         first = self.page * PAGE_SIZE
-        self.servers = self._rows[first : first + PAGE_SIZE]
+        self.servers = matching[first : first + PAGE_SIZE]
+
+    def _matching(self) -> list[ServerRow]:
+        """The servers whose name, description, transport or status contain the search."""
+        needle = self.search.strip().lower()
+        if not needle:
+            return self._rows
+        return [
+            row
+            for row in self._rows
+            if any(needle in text.lower() for text in (row.name, row.description, row.transport))
+            or needle == row.status
+        ]
+
+    @rx.event
+    def set_search(self, value: str):
+        self.search = str(value)[:100]
+        self.page = 0
+        self._show()
 
     def _row(self, server_id: str) -> ServerRow | None:
         return next((row for row in self._rows if row.id == server_id), None)
@@ -99,7 +122,8 @@ class ServersState(AuthState):
     @rx.event
     async def load(self):
         self.servers, self._rows = [], []
-        self.page = self.total = 0
+        self.page = self.total = self.server_count = 0
+        self.search = ""
         self.checking = []
         async for event in self._attempt("loading", self._reload, error="problem"):
             yield event

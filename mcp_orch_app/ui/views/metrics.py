@@ -10,6 +10,7 @@ from mcp_orch_app.ui.components import (
     data_table,
     empty_state,
     error_callout,
+    filter_select,
     once_loaded,
     refresh_button,
     round_icon,
@@ -241,7 +242,21 @@ def _dashboard() -> rx.Component:
 def _content() -> rx.Component:
     return rx.vstack(
         rx.flex(
-            range_picker(MetricsState, MetricsState.fetching),
+            rx.flex(
+                range_picker(MetricsState, MetricsState.fetching),
+                filter_select(
+                    "Server",
+                    MetricsState.server_id,
+                    MetricsState.set_server,
+                    "All servers",
+                    MetricsState.servers,
+                    disabled=MetricsState.fetching,
+                    id="metrics-server",
+                ),
+                gap="var(--space-3)",
+                wrap="wrap",
+                align="start",
+            ),
             refresh_button(MetricsState.fetching, MetricsState.refresh, id="refresh-metrics"),
             justify="between",
             align="start",

@@ -34,7 +34,7 @@ def _tab(key: str, label: str, icon: str, path: str, active: str) -> rx.Componen
             rx.text(label, size="2", weight="medium", white_space="nowrap"),
             align="center",
             spacing="2",
-            padding_x="var(--space-3)",
+            padding_x="var(--space-2)",
             padding_y="var(--space-2)",
             color=rx.color("accent", 11) if selected else rx.color("gray", 11),
             border_bottom=f"2px solid {rx.color('accent', 9) if selected else 'transparent'}",
@@ -51,8 +51,12 @@ def project_tabs(active: str) -> rx.Component:
         *[_tab(*tab, active) for tab in PROJECT_TABS],
         spacing="1",
         width="100%",
-        # Ten tabs do not fit beside the sidebar on a laptop: a second row, not a hidden tab.
-        wrap="wrap",
+        # One row always: ten tabs fit beside the sidebar from 1366 px; narrower screens
+        # scroll the row sideways (a second row pushed the page down and looked like two bars).
+        wrap="nowrap",
+        overflow_x="auto",
+        overflow_y="hidden",
+        flex_shrink="0",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         margin_bottom="var(--space-5)",
         id="project-tabs",

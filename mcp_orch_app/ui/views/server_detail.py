@@ -1,5 +1,6 @@
 """/projects/[project_id]/servers/[server_id]: overview (status, configuration, history, client
-snippets), tools with "Try it", logs and client sessions of one server."""
+snippets), tools (search, bulk switch, "Try it" with images and audio shown), resources and
+prompts (ui/views/server_browse.py), logs and client sessions of one server."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from mcp_orch_app.ui.components import (
     data_table,
     error_callout,
     once_loaded,
+    search_input,
     section,
     status_badge,
     status_with_error,
@@ -28,8 +30,9 @@ from mcp_orch_app.ui.states.rows import (
 )
 from mcp_orch_app.ui.states.server_detail import LOG_LEVELS, ServerDetailState
 from mcp_orch_app.ui.states.server_editor import ServerEditorState
-from mcp_orch_app.ui.tool_form import ToolField
+from mcp_orch_app.ui.tool_form import MediaItem, ToolField
 from mcp_orch_app.ui.views.project_frame import project_frame
+from mcp_orch_app.ui.views.server_browse import browse_tab
 from mcp_orch_app.ui.views.server_editor import CODE_FONT, server_editor_dialog
 
 CLIENT_LABELS = {
@@ -143,6 +146,7 @@ def _header() -> rx.Component:
                         disabled=~server.enabled | ServerDetailState.checking.contains(server.id),
                         variant="soft",
                         color_scheme="orange",
+                        high_contrast=True,
                         id="server-restart",
                     ),
                     rx.button(
@@ -323,16 +327,24 @@ def _snippets_section() -> rx.Component:
                 *[rx.tabs.trigger(label, value=key) for key, label in CLIENT_LABELS.items()],
                 size="1",
             ),
+            # A panel per tab (each trigger points at one); the active one shows the snippets.
+            *[
+                rx.tabs.content(
+                    rx.grid(
+                        rx.foreach(ServerDetailState.shown_snippets, _snippet),
+                        columns=rx.breakpoints(initial="1", lg="2"),
+                        spacing="5",
+                        width="100%",
+                    ),
+                    value=key,
+                    padding_top="var(--space-4)",
+                )
+                for key in CLIENT_LABELS
+            ],
             value=ServerDetailState.snippet_client,
             on_change=ServerDetailState.set_snippet_client,
             width="100%",
             id="snippet-client",
-        ),
-        rx.grid(
-            rx.foreach(ServerDetailState.shown_snippets, _snippet),
-            columns=rx.breakpoints(initial="1", lg="2"),
-            spacing="5",
-            width="100%",
         ),
         icon="plug",
         id="snippets",
@@ -378,10 +390,23 @@ def _tool_switch(tool: ToolRow) -> rx.Component:
     )
 
 
+def _tool_select(tool: ToolRow) -> rx.Component:
+    return rx.cond(
+        ProjectFrameState.can_develop,
+        rx.checkbox(
+            checked=ServerDetailState.selected_tools.contains(tool.name),
+            on_change=lambda selected: ServerDetailState.select_tool(tool.name, selected),
+            aria_label="Select " + tool.name,
+            class_name="tool-select",
+        ),
+    )
+
+
 def _tool_card(tool: ToolRow) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
+                _tool_select(tool),
                 rx.text(tool.name, weight="bold", size="2", font_family=CODE_FONT),
                 rx.spacer(),
                 _tool_switch(tool),
@@ -392,7 +417,7 @@ def _tool_card(tool: ToolRow) -> rx.Component:
                 tool.description != "",
                 rx.text(tool.description, size="2", color_scheme="gray"),
             ),
-            rx.text(tool.usage, size="1", color_scheme="gray"),
+            rx.text(tool.usage, size="1", color_scheme="gray", class_name="tool-usage"),
             collapsible("Input schema", code_block(tool.schema)),
             rx.cond(
                 ProjectFrameState.can_develop,
@@ -505,10 +530,28 @@ def _result() -> rx.Component:
             ),
             id="try-output",
         ),
+        rx.foreach(ServerDetailState.result_media, _media),
         collapsible("Full result (JSON)", code_block(ServerDetailState.result_raw)),
         spacing="2",
         width="100%",
         id="try-result",
+    )
+
+
+def _media(item: MediaItem) -> rx.Component:
+    """An image or audio clip of a result: its src is a data: URL of an allow-listed type
+    with checked base64 (ui/tool_form.py), set as an attribute, never as markup."""
+    return rx.cond(
+        item.kind == "image",
+        rx.image(
+            src=item.src,
+            alt=item.label,
+            max_width="100%",
+            max_height="360px",
+            object_fit="contain",
+            class_name="result-image",
+        ),
+        rx.el.audio(src=item.src, controls=True, title=item.label, class_name="result-audio"),
     )
 
 
@@ -572,13 +615,71 @@ def _try_panel() -> rx.Component:
     )
 
 
+def _bulk_bar() -> rx.Component:
+    """Select all shown tools, and enable or disable the selection in one action."""
+    s = ServerDetailState
+    return rx.cond(
+        ProjectFrameState.can_develop,
+        rx.hstack(
+            rx.checkbox(
+                "Select all shown",
+                checked=s.all_visible_selected,
+                on_change=s.select_visible,
+                id="tools-select-all",
+            ),
+            rx.cond(
+                s.selected_tools.length() > 0,
+                rx.hstack(
+                    rx.text(s.selection_label, size="2", color_scheme="gray", id="tools-selected"),
+                    rx.button(
+                        "Enable",
+                        size="1",
+                        variant="soft",
+                        color_scheme="green",
+                        loading=s.bulk_busy,
+                        on_click=s.set_selected_enabled(True),
+                        id="tools-enable-selected",
+                    ),
+                    rx.button(
+                        "Disable",
+                        size="1",
+                        variant="soft",
+                        color_scheme="gray",
+                        loading=s.bulk_busy,
+                        on_click=s.set_selected_enabled(False),
+                        id="tools-disable-selected",
+                    ),
+                    spacing="2",
+                    align="center",
+                ),
+            ),
+            spacing="4",
+            align="center",
+            wrap="wrap",
+        ),
+    )
+
+
 def _tools() -> rx.Component:
     return rx.cond(
         ServerDetailState.tools.length() > 0,
         rx.grid(
             rx.vstack(
                 rx.text(ServerDetailState.tools_label, size="2", color_scheme="gray"),
-                rx.foreach(ServerDetailState.tools, _tool_card),
+                search_input(
+                    "Search tools",
+                    ServerDetailState.tool_search,
+                    ServerDetailState.set_tool_search,
+                    id="tool-search",
+                    aria_label="Search tools",
+                    max_length=100,
+                ),
+                _bulk_bar(),
+                rx.cond(
+                    ServerDetailState.visible_tools.length() == 0,
+                    rx.text("No tool matches the search.", size="2", color_scheme="gray"),
+                ),
+                rx.foreach(ServerDetailState.visible_tools, _tool_card),
                 spacing="3",
                 width="100%",
             ),
@@ -734,11 +835,17 @@ def _detail() -> rx.Component:
                     "Tools (" + ServerDetailState.tools.length().to_string() + ")",
                     "wrench",
                 ),
+                _tab("browse", "Resources & prompts", "book-open"),
                 _tab("logs", "Logs", "scroll-text"),
                 _tab("sessions", "Sessions", "plug"),
             ),
             rx.tabs.content(_overview(), value="overview", padding_top="var(--space-4)"),
             rx.tabs.content(_tools(), value="tools", padding_top="var(--space-4)"),
+            rx.tabs.content(
+                rx.cond(ServerDetailState.tab == "browse", browse_tab()),
+                value="browse",
+                padding_top="var(--space-4)",
+            ),
             rx.tabs.content(_logs(), value="logs", padding_top="var(--space-4)"),
             rx.tabs.content(_sessions(), value="sessions", padding_top="var(--space-4)"),
             value=ServerDetailState.tab,

@@ -1,5 +1,5 @@
 """/projects/[project_id]/logs: the events of the project's servers, newest first, filtered by
-minimum level and by server."""
+minimum level, server, text and time range, with a live tail (new lines appear on top)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,16 @@ from mcp_orch_app.ui.components import (
 )
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.rows import ProjectLogRow
-from mcp_orch_app.ui.states.server_logs import LEVEL_CHOICES, LOG_LIMIT, ServerLogsState
+from mcp_orch_app.ui.states.server_logs import (
+    LEVEL_CHOICES,
+    LOG_LIMIT,
+    TAIL_SECONDS,
+    ServerLogsState,
+)
 from mcp_orch_app.ui.views.project_frame import project_frame
 from mcp_orch_app.ui.views.server_detail import LEVEL_COLORS, code_block
 from mcp_orch_app.ui.views.server_editor import CODE_FONT
+from mcp_orch_app.ui.views.time_range import custom_range_form, range_select
 
 
 def _level(level) -> rx.Component:
@@ -64,32 +70,94 @@ def _row(log: ProjectLogRow) -> rx.Component:
     )
 
 
-def _filters() -> rx.Component:
-    return rx.flex(
+def _search() -> rx.Component:
+    return rx.form(
         rx.hstack(
-            rx.select.root(
-                rx.select.trigger(min_width="190px", aria_label="Level", id="log-level"),
-                rx.select.content(*[rx.select.item(c.label, value=c.value) for c in LEVEL_CHOICES]),
-                value=ServerLogsState.level,
-                on_change=ServerLogsState.set_level,
-                disabled=ServerLogsState.fetching,
+            rx.input(
+                rx.input.slot(rx.icon("search", size=14)),
+                name="q",
+                id="log-search",
+                default_value=ServerLogsState.q,
+                placeholder="Search messages",
+                aria_label="Search messages",
+                max_length=200,
+                size="2",
+                width="220px",
             ),
-            filter_select(
-                "Server",
-                ServerLogsState.server_id,
-                ServerLogsState.set_server,
-                "All servers",
-                ServerLogsState.servers,
-                disabled=ServerLogsState.fetching,
-                id="log-server",
-            ),
-            spacing="3",
-            wrap="wrap",
+            rx.button("Search", type="submit", variant="soft", size="2", id="log-search-apply"),
+            spacing="2",
+            align="center",
         ),
-        refresh_button(ServerLogsState.fetching, ServerLogsState.refresh, id="refresh-logs"),
-        justify="between",
-        wrap="wrap",
-        gap="var(--space-3)",
+        on_submit=ServerLogsState.search,
+        reset_on_submit=False,
+    )
+
+
+def _live_switch() -> rx.Component:
+    return rx.tooltip(
+        rx.el.label(
+            rx.hstack(
+                rx.switch(
+                    checked=ServerLogsState.live,
+                    on_change=ServerLogsState.set_live,
+                    disabled=~ServerLogsState.tail_possible,
+                    id="live-tail",
+                    size="1",
+                    aria_label="Live tail",
+                ),
+                rx.text("Live", size="2"),
+                align="center",
+                spacing="2",
+            ),
+        ),
+        content=f"New entries appear on top every {TAIL_SECONDS} seconds.",
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.vstack(
+        rx.flex(
+            rx.flex(
+                range_select(ServerLogsState, ServerLogsState.fetching),
+                rx.select.root(
+                    rx.select.trigger(min_width="190px", aria_label="Level", id="log-level"),
+                    rx.select.content(
+                        *[rx.select.item(c.label, value=c.value) for c in LEVEL_CHOICES]
+                    ),
+                    value=ServerLogsState.level,
+                    on_change=ServerLogsState.set_level,
+                    disabled=ServerLogsState.fetching,
+                ),
+                filter_select(
+                    "Server",
+                    ServerLogsState.server_id,
+                    ServerLogsState.set_server,
+                    "All servers",
+                    ServerLogsState.servers,
+                    disabled=ServerLogsState.fetching,
+                    id="log-server",
+                ),
+                _search(),
+                gap="var(--space-3)",
+                wrap="wrap",
+                align="center",
+            ),
+            rx.hstack(
+                _live_switch(),
+                refresh_button(
+                    ServerLogsState.fetching, ServerLogsState.refresh, id="refresh-logs"
+                ),
+                spacing="3",
+                align="center",
+            ),
+            justify="between",
+            wrap="wrap",
+            gap="var(--space-3)",
+            width="100%",
+        ),
+        custom_range_form(ServerLogsState, ServerLogsState.fetching),
+        error_callout(ServerLogsState.filter_problem),
+        spacing="3",
         width="100%",
     )
 
@@ -125,6 +193,7 @@ def _content() -> rx.Component:
                 "stdio servers appear here; none match these filters yet.",
             ),
         ),
+        rx.moment(interval=TAIL_SECONDS * 1000, on_change=ServerLogsState.tick, display="none"),
         icon="scroll-text",
         id="server-logs",
     )

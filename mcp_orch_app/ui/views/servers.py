@@ -11,6 +11,7 @@ from mcp_orch_app.ui.components import (
     empty_state,
     error_callout,
     once_loaded,
+    search_input,
     status_with_error,
     time_ago,
     with_description,
@@ -152,7 +153,7 @@ def _refresh_all() -> rx.Component:
             "Refresh all",
             on_click=ServersState.refresh_all,
             variant="soft",
-            disabled=ServersState.total == 0,
+            disabled=ServersState.server_count == 0,
             id="refresh-all",
         ),
     )
@@ -231,13 +232,23 @@ def _export_dialog() -> rx.Component:
     )
 
 
+def _search() -> rx.Component:
+    return rx.box(
+        search_input(
+            "Search servers",
+            ServersState.search,
+            ServersState.set_search,
+            id="server-search",
+            aria_label="Search servers",
+            max_length=100,
+        ),
+        width=["100%", "260px"],
+    )
+
+
 def _toolbar() -> rx.Component:
     return rx.flex(
-        rx.text(
-            "Status, tools and last check come from the last live check; refresh to check now.",
-            size="2",
-            color_scheme="gray",
-        ),
+        rx.cond(ServersState.server_count > 0, _search()),
         rx.hstack(
             _refresh_all(),
             _export_dialog(),
@@ -262,6 +273,8 @@ def _toolbar() -> rx.Component:
             ),
             spacing="2",
             align="center",
+            # On a phone the buttons go on two lines instead of widening the page.
+            wrap="wrap",
         ),
         justify="between",
         align="center",
@@ -269,6 +282,14 @@ def _toolbar() -> rx.Component:
         gap="var(--space-3)",
         width="100%",
         margin_bottom="var(--space-4)",
+    )
+
+
+def _no_match() -> rx.Component:
+    return empty_state(
+        "search-x",
+        "No matching servers",
+        "No server's name, description or transport contains " + ServersState.search + ".",
     )
 
 
@@ -341,6 +362,12 @@ def _delete_dialog() -> rx.Component:
 def _servers() -> rx.Component:
     return rx.box(
         _toolbar(),
+        rx.text(
+            "Status, tools and last check come from the last live check; refresh to check now.",
+            size="2",
+            color_scheme="gray",
+            margin_bottom="var(--space-3)",
+        ),
         rx.cond(
             ServersState.total > 0,
             rx.box(
@@ -350,7 +377,7 @@ def _servers() -> rx.Component:
                 _pager(),
                 width="100%",
             ),
-            _empty(),
+            rx.cond(ServersState.server_count > 0, _no_match(), _empty()),
         ),
         _delete_dialog(),
         server_editor_dialog(),
@@ -365,7 +392,7 @@ def servers_page() -> rx.Component:
         once_loaded(
             ServersState.problem,
             error_callout(ServersState.problem),
-            ServersState.loading & (ServersState.total == 0),
+            ServersState.loading & (ServersState.server_count == 0),
             "Loading the servers…",
             _servers(),
         ),

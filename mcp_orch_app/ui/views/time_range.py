@@ -50,24 +50,41 @@ def _custom_form(state, disabled) -> rx.Component:
     )
 
 
-def range_picker(state, disabled=False) -> rx.Component:
-    """The range select of ``state`` (a ``TimeRangeMixin`` page state) and, while the custom
-    range is chosen, its form and what was wrong with it."""
-    return rx.vstack(
-        rx.hstack(
-            rx.icon("clock", size=16, color=rx.color("gray", 10)),
-            rx.select.root(
-                rx.select.trigger(min_width="190px", aria_label="Time range", id="time-range"),
-                rx.select.content(*[_option(choice) for choice in RANGE_CHOICES]),
-                value=state.range_key,
-                on_change=state.choose_range,
-                disabled=disabled,
-            ),
-            rx.cond(state.custom_range, _custom_form(state, disabled)),
-            align="center",
-            spacing="2",
-            wrap="wrap",
+def range_select(state, disabled=False) -> rx.Component:
+    """The range select of ``state`` (a ``TimeRangeMixin`` page state), for a filter row."""
+    return rx.hstack(
+        rx.icon("clock", size=16, color=rx.color("gray", 10)),
+        rx.select.root(
+            rx.select.trigger(min_width="190px", aria_label="Time range", id="time-range"),
+            rx.select.content(*[_option(choice) for choice in RANGE_CHOICES]),
+            value=state.range_key,
+            on_change=state.choose_range,
+            disabled=disabled,
         ),
-        error_callout(state.range_problem),
+        align="center",
+        spacing="2",
+    )
+
+
+def custom_range_form(state, disabled=False) -> rx.Component:
+    """The custom range's from/until form and what was wrong with it, on a row of its own
+    under the filters (inline it pushed the other filters around)."""
+    return rx.cond(
+        state.custom_range | (state.range_problem != ""),
+        rx.vstack(
+            rx.cond(state.custom_range, _custom_form(state, disabled)),
+            error_callout(state.range_problem),
+            spacing="2",
+            width="100%",
+            id="custom-range",
+        ),
+    )
+
+
+def range_picker(state, disabled=False) -> rx.Component:
+    """The range select and, while the custom range is chosen, its form below it."""
+    return rx.vstack(
+        range_select(state, disabled),
+        custom_range_form(state, disabled),
         spacing="2",
     )

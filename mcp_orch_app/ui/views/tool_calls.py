@@ -27,7 +27,7 @@ from mcp_orch_app.ui.states.tool_calls import REFRESH_SECONDS, STATUS_CHOICES, T
 from mcp_orch_app.ui.views.project_frame import project_frame
 from mcp_orch_app.ui.views.server_detail import code_block
 from mcp_orch_app.ui.views.server_editor import CODE_FONT
-from mcp_orch_app.ui.views.time_range import range_picker
+from mcp_orch_app.ui.views.time_range import custom_range_form, range_select
 
 STORED_NOTE = rx.text(
     "Every call's arguments and result are stored here (kept for the log retention period) and "
@@ -39,6 +39,10 @@ STORED_NOTE = rx.text(
 )
 
 COLUMNS = ["", "Time (UTC)", "Status", "Server · tool", "Duration", "Arguments or error", "Client"]
+# Widths that keep the table inside a 1440 px screen with the sidebar: the free text cells
+# are cut to one line, the error code and the client stay visible without expanding.
+PREVIEW_WIDTH = "280px"
+NAME_WIDTH = "220px"
 
 
 def status_color(status, shade: int, css: str = "{}"):
@@ -73,8 +77,8 @@ def _refresh_controls() -> rx.Component:
                     checked=ToolCallsState.auto_refresh,
                     on_change=ToolCallsState.set_auto_refresh,
                     id="auto-refresh",
-                    size="1",
                     aria_label="Auto-refresh",
+                    size="1",
                 ),
                 rx.text("Auto-refresh", size="2"),
                 align="center",
@@ -116,7 +120,9 @@ def _filter_form() -> rx.Component:
                 ),
                 grid_column=rx.breakpoints(initial="span 2", md="span 2"),
             ),
-            _text_filter("tool", "Tool", "Exact tool name", ToolCallsState.tool, max_length=200),
+            _text_filter(
+                "tool", "Tool", "echo or server__echo", ToolCallsState.tool, max_length=200
+            ),
             _text_filter(
                 "session_id", "Session", "Session id", ToolCallsState.session_id, max_length=64
             ),
@@ -165,7 +171,7 @@ def _toolbar() -> rx.Component:
     return rx.vstack(
         rx.flex(
             rx.hstack(
-                range_picker(ToolCallsState, ToolCallsState.fetching),
+                range_select(ToolCallsState, ToolCallsState.fetching),
                 filter_select(
                     "Status",
                     ToolCallsState.status,
@@ -195,6 +201,7 @@ def _toolbar() -> rx.Component:
             gap="var(--space-3)",
             width="100%",
         ),
+        custom_range_form(ToolCallsState, ToolCallsState.fetching),
         _filter_form(),
         error_callout(ToolCallsState.filter_problem),
         rx.cond(
@@ -293,8 +300,27 @@ def _summary(row: ToolCallRow) -> rx.Component:
                 content=row.when_at,
             )
         ),
-        rx.table.cell(call_status_badge(row.status)),
-        rx.table.cell(server_and_tool(row.server_name, row.tool_name, white_space="nowrap")),
+        rx.table.cell(
+            rx.vstack(
+                call_status_badge(row.status),
+                rx.cond(
+                    row.error_code != "",
+                    rx.text(
+                        row.error_code,
+                        size="1",
+                        font_family=CODE_FONT,
+                        color=status_color(row.status, 11),
+                        class_name="call-error-code",
+                    ),
+                ),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(
+            server_and_tool(row.server_name, row.tool_name, style=ONE_LINE),
+            max_width=NAME_WIDTH,
+            title=row.server_name + " · " + row.tool_name,
+        ),
         rx.table.cell(rx.text(row.duration, size="2", white_space="nowrap")),
         rx.table.cell(
             rx.cond(
@@ -302,14 +328,15 @@ def _summary(row: ToolCallRow) -> rx.Component:
                 rx.text(row.error, size="1", color=status_color(row.status, 11), style=ONE_LINE),
                 rx.text(row.arguments_preview, size="1", font_family=CODE_FONT, style=ONE_LINE),
             ),
-            max_width="420px",
+            max_width=PREVIEW_WIDTH,
         ),
         rx.table.cell(
             rx.vstack(
-                rx.text(row.client_name, size="1", style=ONE_LINE),
+                rx.text(row.client_name, size="1", white_space="nowrap", class_name="call-client"),
                 rx.cond(row.session_id != "", session_link(row.session_id, "session")),
                 spacing="0",
-            )
+            ),
+            white_space="nowrap",
         ),
         on_click=ToolCallsState.toggle_row(row.id),
         cursor="pointer",
