@@ -251,6 +251,15 @@ def _parse(body: bytes) -> dict[str, Any]:
         message = loads_bounded(body, max_depth=get_settings().max_json_depth)
     except JSONRejected as rejected:
         parsed = rejected.parsed
+        preview = body[:PREVIEW_CHARS].decode("utf-8", "replace")
+        if rejected.kind == "depth" and parsed is None:
+            # Deeper than Python's parser goes: no id to answer with, but a tool call is
+            # still logged as refused, named as far as the start of its text tells.
+            sniffed = _sniff_call(preview)
+            if sniffed is not None:
+                raise _Unacceptable(
+                    sniffed, f"Invalid params: {rejected.reason}", preview
+                ) from None
         if rejected.kind == "syntax" or not _is_request_with_valid_id(parsed):
             code = PARSE_ERROR if rejected.kind == "syntax" else INVALID_REQUEST
             what = "Parse error" if rejected.kind == "syntax" else "Invalid request"
@@ -266,7 +275,6 @@ def _parse(body: bytes) -> dict[str, Any]:
                     400,
                 )
             ) from None
-        preview = body[:PREVIEW_CHARS].decode("utf-8", "replace")
         raise _Unacceptable(parsed, f"Invalid params: {rejected.reason}", preview) from None
     if (
         not isinstance(message, dict)
@@ -296,6 +304,25 @@ def _parse(body: bytes) -> dict[str, Any]:
             )
         )
     return message
+
+
+_SNIFFED_METHOD = re.compile(r'"method"\s*:\s*"([^"\\]{1,100})"')
+_SNIFFED_NAME = re.compile(r'"name"\s*:\s*"([^"\\]{1,200})"')
+
+
+def _sniff_call(text: str) -> dict[str, Any] | None:
+    """A tools/call as far as the start of an unparseable message shows (for its log row):
+    answered with id null, since an id read this way could be a nested one."""
+    method = _SNIFFED_METHOD.search(text)
+    if method is None or method.group(1) != "tools/call":
+        return None
+    name = _SNIFFED_NAME.search(text)
+    return {
+        "jsonrpc": "2.0",
+        "id": None,
+        "method": "tools/call",
+        "params": {"name": name.group(1) if name else ""},
+    }
 
 
 def _valid_id(value: Any) -> str | int | None:

@@ -1,7 +1,8 @@
 """Hypothesis-generated traffic against the MCP endpoints of a live mcp-orch with a real
 upstream (tests/fixtures/mcp_fixture_server.py): random JSON-RPC messages (methods, ids of
 every JSON type, params of random shapes and depths), batches, garbage bytes and random
-headers, to the per-server and the unified streamable HTTP endpoints.
+headers, to the per-server and the unified endpoints, over streamable HTTP and over the SSE
+transport (whose answers arrive on the session's event stream, read by a thread).
 
 Properties: never a 5xx; every body is a well-formed JSON-RPC answer (one success or one error
 with an integer code and a string message; as plain JSON or as SSE events) and never
@@ -17,6 +18,7 @@ import asyncio
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcp_orch_app import db
+from mcp_orch_app.models.enums import ClientTransport
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn
 from tests.integration.test_gateway_endpoints import fixture_server_in, handshake_session
@@ -45,11 +48,60 @@ class FuzzSite:
     key: str
     sessions: dict[bool, str]
     """unified? -> an initialized session id of that endpoint."""
+    sse: dict[bool, SseStream]
+    """unified? -> an initialized SSE-transport session of that endpoint."""
 
     def url(self, unified: bool) -> str:
         if unified:
             return f"{self.live.base_url}/projects/{self.project_id}/unified/mcp"
         return self.live.url(self.project_id, "fixture")
+
+
+class SseStream:
+    """An SSE-transport session read by a thread: where to post, and every message received."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.client = httpx2.Client(timeout=httpx2.Timeout(60, read=None))
+        self.messages: list[dict[str, Any]] = []
+        self.post_path: str | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(url, key), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(30), "the SSE stream did not open"
+
+    def _read(self, url: str, key: str) -> None:
+        event = None
+        try:
+            with self.client.stream(
+                "GET", url, headers={"Authorization": f"Bearer {key}"}
+            ) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line[len("event:") :].strip()
+                    elif line.startswith("data:"):
+                        data = line[len("data:") :].strip()
+                        if event == "endpoint":
+                            self.post_path = data
+                            self._ready.set()
+                        else:
+                            self.messages.append(json.loads(data))
+        except (httpx2.HTTPError, RuntimeError):
+            pass  # closed at teardown
+        finally:
+            self._ready.set()
+
+    def wait_for(self, request_id: Any, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message.get("id") == request_id and "method" not in message:
+                    return message
+            time.sleep(0.02)
+        raise AssertionError(f"no answer to {request_id!r} on the SSE stream")
+
+    def close(self) -> None:
+        self._thread.join(10)
+        self.client.close()
 
 
 @pytest.fixture
@@ -82,31 +134,50 @@ def fuzz_site(engine, make_person, tmp_path) -> Iterator[FuzzSite]:
     assert ready.wait(60), "the app did not start"
     if "error" in box:
         raise box["error"]
-    site = FuzzSite(box["live"], project.id, key.key, {})
+    site = FuzzSite(box["live"], project.id, key.key, {}, {})
     with httpx2.Client(timeout=60) as http:
         for unified in (False, True):
             site.sessions[unified] = _initialize(http, site, unified)
+            stream = SseStream(site.url(unified).removesuffix("/mcp") + "/sse", key.key)
+            site.sse[unified] = stream
+            answer = http.post(
+                site.live.base_url + stream.post_path,
+                json=_INITIALIZE,
+                headers={"Authorization": f"Bearer {key.key}"},
+            )
+            assert answer.status_code == 202, answer.text
+            assert "result" in stream.wait_for(0)
     try:
         yield site
     finally:
+        # Ending the SSE sessions on the app's loop ends their streams, so the readers return.
+        gateway = site.live.gateway
+        for live_session in list(gateway.sessions.values()):
+            if live_session.transport is ClientTransport.SSE:
+                loop.call_soon_threadsafe(gateway.end_session, live_session)
+        for stream in site.sse.values():
+            stream.close()
         loop.call_soon_threadsafe(box["stop"].set)
         thread.join(60)
         loop.close()
 
 
+_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "fuzz", "version": "1"},
+    },
+}
+
+
 def _initialize(http: httpx2.Client, site: FuzzSite, unified: bool) -> str:
     answer = http.post(
         site.url(unified),
-        json={
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "fuzz", "version": "1"},
-            },
-        },
+        json=_INITIALIZE,
         headers={"Authorization": f"Bearer {site.key}", "Accept": ACCEPT},
     )
     assert answer.status_code == 200, answer.text
@@ -310,7 +381,7 @@ def _check_response(response: httpx2.Response) -> None:
 def test_generated_traffic_gets_well_formed_answers_and_the_gateway_keeps_working(
     fuzz_site, record_property
 ):
-    count = {"examples": 0, "by_status": {}}
+    count = {"examples": 0, "over_sse": 0, "by_status": {}}
 
     @settings(
         max_examples=EXAMPLES,
@@ -327,8 +398,9 @@ def test_generated_traffic_gets_well_formed_answers_and_the_gateway_keeps_workin
         version=_versions,
         session=_session_choices,
         authorized=_mostly(True, False),
+        over_sse=st.integers(0, 3).map(lambda roll: roll == 3),
     )
-    def one_request(body, unified, content_type, accept, version, session, authorized):
+    def one_request(body, unified, content_type, accept, version, session, authorized, over_sse):
         headers = {"Accept": accept}
         if authorized:
             headers["Authorization"] = f"Bearer {fuzz_site.key}"
@@ -342,8 +414,16 @@ def test_generated_traffic_gets_well_formed_answers_and_the_gateway_keeps_workin
             headers["mcp-session-id"] = uuid.uuid4().hex
         elif session == "other-endpoint":
             headers["mcp-session-id"] = fuzz_site.sessions[not unified]
-        response = http.post(fuzz_site.url(unified), content=body, headers=headers)
+        if over_sse:
+            headers.pop("mcp-session-id", None)
+            stream = fuzz_site.sse[unified if session != "other-endpoint" else not unified]
+            url = fuzz_site.live.base_url + stream.post_path
+        else:
+            url = fuzz_site.url(unified)
+        response = http.post(url, content=body, headers=headers)
         count["examples"] += 1
+        if over_sse:
+            count["over_sse"] += 1
         count["by_status"][response.status_code] = (
             count["by_status"].get(response.status_code, 0) + 1
         )
@@ -351,8 +431,17 @@ def test_generated_traffic_gets_well_formed_answers_and_the_gateway_keeps_workin
 
     with httpx2.Client(timeout=60) as http:
         one_request()
+    # What the SSE sessions were sent is answered on their streams: let the last answers land.
+    time.sleep(1.0)
+    sse_answers = 0
+    for stream in fuzz_site.sse.values():
+        for message in list(stream.messages):
+            if "method" not in message:
+                _check_answer(message)
+                sse_answers += 1
     print(
-        f"\nMCP fuzz: {count['examples']} generated requests, answers by status {count['by_status']}"
+        f"\nMCP fuzz: {count['examples']} generated requests ({count['over_sse']} over SSE, "
+        f"{sse_answers} answers on the SSE streams), answers by status {count['by_status']}"
     )
     record_property("fuzz_examples", count["examples"])
     assert count["examples"] >= EXAMPLES // 2
@@ -364,6 +453,23 @@ def test_generated_traffic_gets_well_formed_answers_and_the_gateway_keeps_workin
                 assert result.content[0].text == "after the fuzz"
 
     asyncio.run(a_normal_call_still_works())
+    with httpx2.Client(timeout=60) as http:
+        for unified, tool in ((False, "echo"), (True, "fixture__echo")):
+            stream = fuzz_site.sse[unified]
+            call = {
+                "jsonrpc": "2.0",
+                "id": "after-the-fuzz",
+                "method": "tools/call",
+                "params": {"name": tool, "arguments": {"text": "still here"}},
+            }
+            posted = http.post(
+                fuzz_site.live.base_url + stream.post_path,
+                json=call,
+                headers={"Authorization": f"Bearer {fuzz_site.key}"},
+            )
+            assert posted.status_code == 202, posted.text
+            answer = stream.wait_for("after-the-fuzz")
+            assert answer["result"]["content"][0]["text"] == "still here"
     # the sessions opened before the fuzz are still the gateway's
     for unified in (False, True):
         assert fuzz_site.sessions[unified] in fuzz_site.live.gateway.sessions

@@ -169,15 +169,18 @@ async def test_delete_by_another_key_is_not_found_and_the_session_stays(live, vi
 
 
 async def _shown_session_ids(http: httpx2.AsyncClient, live: LiveApp, victim: Victim) -> set[str]:
-    url = f"{live.base_url}/api/projects/{victim.project_id}/sessions"
-    for _ in range(100):  # the row is written by the batched log writer
-        answer = await http.get(url, headers=victim.owner_headers)
-        assert answer.status_code == 200, answer.text
-        items = [i for i in answer.json()["items"] if i.get("ended_at") is None]
-        if items:
-            return {str(item["id"]) for item in items}
+    """The session ids reporters can read: `/sessions` rows and `/tool-calls` session_id."""
+    base = f"{live.base_url}/api/projects/{victim.project_id}"
+    for _ in range(100):  # the rows are written by the batched log writer
+        sessions = await http.get(f"{base}/sessions", headers=victim.owner_headers)
+        calls = await http.get(f"{base}/tool-calls", headers=victim.owner_headers)
+        assert sessions.status_code == 200 and calls.status_code == 200
+        open_rows = [i for i in sessions.json()["items"] if i.get("ended_at") is None]
+        called = [i["session_id"] for i in calls.json()["items"] if i.get("session_id")]
+        if open_rows and called:
+            return {str(item["id"]) for item in open_rows} | {str(i) for i in called}
         await asyncio.sleep(0.05)
-    raise AssertionError("the session's row never appeared")
+    raise AssertionError("the session's rows never appeared")
 
 
 @pytest.mark.parametrize("transport", ["streamable_http", "sse"])
@@ -207,3 +210,36 @@ async def test_the_session_id_the_rest_api_shows_is_not_a_capability(live, victi
                 ended = await http.delete(url, headers={**key, "mcp-session-id": spelling})
                 assert ended.status_code == 404
         assert (await session.call_tool("echo", {"text": "alive"})).content[0].text == "alive"
+
+
+async def test_requests_of_another_principal_do_not_keep_a_session_alive(engine, victim):
+    """Naming a session is not using it: only its owner's requests count as activity, so
+    another key's requests neither end it nor hold it open past its idle timeout."""
+    async with (
+        running_app(engine, session_idle_timeout=1.0) as live,
+        httpx2.AsyncClient(timeout=30) as http,
+    ):
+        url = live.url(victim.project_id, "fixture")
+        opened = await http.post(
+            url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {}},
+            },
+            headers={"Authorization": f"Bearer {victim.key}", "Accept": ACCEPT},
+        )
+        secret = opened.headers["mcp-session-id"]
+        other = {
+            "Authorization": f"Bearer {victim.same_project_other_key}",
+            "mcp-session-id": secret,
+            "Accept": ACCEPT,
+        }
+        for _ in range(15):  # 3 s of someone else's traffic naming the session
+            answer = await http.post(
+                url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers=other
+            )
+            assert answer.status_code == 404
+            await asyncio.sleep(0.2)
+        assert secret not in live.gateway.sessions  # it idled out as if nobody had come
