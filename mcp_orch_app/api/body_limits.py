@@ -85,6 +85,13 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
+def _expects_continue(scope: Scope) -> bool:
+    return any(
+        name == b"expect" and value.lower() == b"100-continue"
+        for name, value in scope.get("headers", ())
+    )
+
+
 async def _refuse(limit: BodyLimit, send: Send) -> None:
     if limit.json_rpc:
         payload: Any = error_response(None, INVALID_REQUEST, limit.message())
@@ -121,7 +128,10 @@ class BodyLimitMiddleware:
         declared = _declared_length(scope)
         if declared is not None and declared > limit.size:
             await _refuse(limit, send)
-            await _drain(receive, more_body=True)
+            # A client waiting for "100 Continue" never sends the body: nothing to drain (and
+            # reading would make the server send the 100 after the final answer).
+            if not _expects_continue(scope):
+                await _drain(receive, more_body=True)
             return
 
         received = 0

@@ -13,6 +13,7 @@ from mcp_orch_app.services.access import require_project, require_team
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import ActivityActorOut, ActivityFiltersOut, ActivityOut
+from mcp_orch_app.stored_json import clean_text
 
 MAX_PAGE = 200
 
@@ -38,7 +39,8 @@ def record(
             action=action,
             target_type=target_type,
             target_id=str(target_id) if target_id is not None else None,
-            description=description[:1000],
+            # NUL has no place in PostgreSQL text; lone surrogates no UTF-8 form.
+            description=clean_text(description[:1000]),
             details=details,
         )
     )

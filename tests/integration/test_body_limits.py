@@ -317,3 +317,12 @@ def test_body_limits_module_is_installed_outermost():
 
     api = create_api()
     assert api.user_middleware[0].cls is BodyLimitMiddleware
+
+
+async def test_a_client_waiting_for_100_continue_gets_the_413_instead(live, project):
+    path, headers, setting = families(project)["login"]
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {BIG_BODY}"]
+    lines += ["Expect: 100-continue", *(f"{name}: {value}" for name, value in headers.items())]
+    status, body = await _raw_request(live.base_url, "\r\n".join(lines) + "\r\n\r\n", b"")
+    assert status == 413
+    assert setting in json.loads(body)["detail"]
