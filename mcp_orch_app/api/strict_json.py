@@ -2,7 +2,8 @@
 
 Python's ``json`` accepts more than JSON: ``NaN`` / ``Infinity``, duplicate keys (the last one
 silently wins), lone UTF-16 surrogates (``"\\ud800"``, which no database and no UTF-8 encoder
-accepts later, so they surfaced as 500s), and nesting until the interpreter's recursion limit
+accepts later, so they surfaced as 500s), NUL characters (PostgreSQL text refuses them; query
+and path parameters are checked for them too), and nesting until the interpreter's recursion limit
 (a 400 with no reason). Every router uses :class:`StrictJSONRoute`, whose request parses the
 body with :func:`loads_strict`; a refusal is a ``json.JSONDecodeError``, which FastAPI turns
 into the usual 422 ``{"detail": "The request body is not valid JSON: <why>."}``.
@@ -15,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 # Deeper than any document the API takes (server imports, tool arguments) needs.
@@ -26,6 +28,10 @@ class _Refused(json.JSONDecodeError):
         super().__init__(reason, doc, pos)
         # JSONDecodeError's message adds "line 1 column 1"; the reason alone reads better.
         self.msg = reason
+
+
+# PostgreSQL text cannot hold NUL, and no name, URL or setting of this API means one.
+_NUL_REASON = "a string contains a NUL character (\\u0000)"
 
 
 def _no_constants(name: str) -> Any:
@@ -58,6 +64,8 @@ def _check_shape(value: Any, max_depth: int) -> None:
             if depth > max_depth:
                 raise _Refused(f"it is nested deeper than {max_depth} levels")
             for key, child in item.items():
+                if "\x00" in key:
+                    raise _Refused(_NUL_REASON)
                 if _has_lone_surrogate(key):
                     raise _Refused("a key contains a lone UTF-16 surrogate (\\ud800-\\udfff)")
                 pending.append((child, depth + 1))
@@ -67,6 +75,8 @@ def _check_shape(value: Any, max_depth: int) -> None:
             pending.extend((child, depth + 1) for child in item)
         elif isinstance(item, str) and _has_lone_surrogate(item):
             raise _Refused("a string contains a lone UTF-16 surrogate (\\ud800-\\udfff)")
+        elif isinstance(item, str) and "\x00" in item:
+            raise _Refused(_NUL_REASON)
 
 
 def loads_strict(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -84,6 +94,17 @@ def loads_strict(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
+def _nul_in_parameters(request: Request) -> str | None:
+    """A refusal for a NUL character in a query or path parameter (PostgreSQL would fail)."""
+    params = list(request.query_params.multi_items())
+    params += list((request.scope.get("path_params") or {}).items())
+    for name, value in params:
+        if "\x00" in name or "\x00" in str(value):
+            shown = name.replace("\x00", "\\u0000")[:40]
+            return f"The parameter {shown} contains a NUL character (%00); remove it."
+    return None
+
+
 class StrictJSONRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
@@ -98,6 +119,9 @@ class StrictJSONRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def strict_handler(request: Request) -> Response:
+            refusal = _nul_in_parameters(request)
+            if refusal is not None:
+                return JSONResponse({"detail": refusal}, status_code=422)
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return strict_handler

@@ -55,6 +55,23 @@ def test_numbers_and_times_out_of_range_are_422(site, url, words):
     refused(site.client.get(path, headers=site.admin.headers), 422, *words)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/admin/users?q=a%00b",
+        "/api/projects?q=%00",
+        "{p}/tool-calls?q=x%00&tool=y",
+        "{p}/tool-calls?tool=%00",
+        "{p}/activity?action=%00",
+        "/api/projects/%00/members",
+    ],
+)
+def test_a_nul_character_in_a_parameter_is_422(site, url):
+    # PostgreSQL text cannot hold NUL: before, the driver raised and the answer was a 500.
+    path = url.format(p=site.p())
+    refused(site.client.get(path, headers=site.admin.headers), 422, "NUL")
+
+
 def test_timestamps_in_range_still_work(site):
     path = site.p("/tool-calls/metrics?since=1970-01-01T00:00:00Z&until=8999-12-31T00:00:00Z")
     ok(site.client.get(path, headers=site.admin.headers))
@@ -82,6 +99,8 @@ BODY_CASES = [
     pytest.param("[" * 65 + "]" * 65, ["nested", "64"], id="nested_65"),
     pytest.param('{"a":' * 100000 + "1" + "}" * 100000, ["nested"], id="nested_100000"),
     pytest.param(b'{"name": "\xff"}', ["UTF-8"], id="not_utf8"),
+    pytest.param('{"name": "a\\u0000b"}', ["NUL"], id="nul_in_string"),
+    pytest.param('{"name": "x", "a\\u0000": 1}', ["NUL"], id="nul_in_key"),
 ]
 
 
