@@ -15,6 +15,9 @@
   sessions of its project (`UnifiedSessions`), and the tool names the unified endpoint routes
   by (`ToolNames`).
 
+`InstanceHeartbeat` (run by `gateway_lifespan`) keeps this process's `GatewayInstance` row
+alive, so the client sessions of a backend that was killed are ended (services/instances.py).
+
 The transports (http_endpoints.py) and the method handling (forwarding.py) use it; nothing in
 here knows about HTTP.
 """

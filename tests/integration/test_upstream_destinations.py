@@ -151,6 +151,21 @@ def test_the_rest_api_refuses_a_metadata_url_with_a_readable_422(engine, make_pe
     assert "link-local or cloud metadata" in answer.json()["detail"]
 
 
+def test_an_import_refuses_a_metadata_entry_and_keeps_the_others(engine, owner_project):
+    owner, project_id = owner_project
+    document = {
+        "mcpServers": {
+            "imds": {"url": "http://169.254.169.254/latest/meta-data/"},
+            "fine": {"url": "http://127.0.0.1:9000/mcp"},
+        }
+    }
+    with db.session_scope(engine) as s:
+        outcome = servers.import_servers(s, owner.actor, project_id, document)
+    assert [created.name for created in outcome.created] == ["fine"]
+    [refused] = outcome.errors
+    assert refused.name == "imds" and "may not connect" in refused.error
+
+
 @pytest.mark.parametrize(
     "url",
     [
