@@ -171,7 +171,7 @@ async def test_arguments_are_split_listed_and_a_spaced_one_is_warned_about(
     await shot(page, artifacts, "day-one-args-warning")
 
     # Pasting the line splits it as a shell would; the warning goes.
-    await page.locator(".server-arg").get_by_role("button", name="Remove this argument").click()
+    await page.get_by_role("button", name="Remove this argument").first.click()
     await page.locator("#server-args-line").fill("-y @modelcontextprotocol/server-everything")
     await page.locator("#server-split-args").click()
     await expect(page.locator(".server-arg input")).to_have_count(2)
