@@ -8,6 +8,9 @@ cost before the cache: Reflex compiles and bundles the frontend). Rounds alterna
 the ratio are printed.
 
 Run: .venv/bin/python bench/restart.py [--rounds 3]
+
+Measured on the 2-core development machine while other test runs shared it (load ~15):
+warm 8.8 s, rebuild 68.0 s (medians of 3), 7.8x.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ async def test_arguments_are_split_listed_and_a_spaced_one_is_warned_about(
     await shot(page, artifacts, "day-one-args-warning")
 
     # Pasting the line splits it as a shell would; the warning goes.
-    await page.locator(".server-arg").get_by_role("button", name="Remove this argument").click()
+    await page.get_by_role("button", name="Remove this argument").first.click()
     await page.locator("#server-args-line").fill("-y @modelcontextprotocol/server-everything")
     await page.locator("#server-split-args").click()
     await expect(page.locator(".server-arg input")).to_have_count(2)
@@ -277,14 +277,28 @@ async def _assert_switches_named(page: Page) -> None:
     assert all(name.strip() for name in names), names
 
 
+def _older_build_with_other_chunks(cache: ui_build.UIBuildCache, current: str) -> Path | None:
+    """A real earlier build (kept in the cache) whose sign-up page chunk differs from the
+    current build's: what a tab opened before the upgrade still runs."""
+    now = {p.name for p in (cache.build_dir(current) / "assets").glob("*.js")}
+    for key in reversed(cache.kept_builds()):
+        directory = cache.build_dir(key)
+        old = {p.name for p in (directory / "assets").glob("_signup_*.js")}
+        if key != current and (directory / "login.html").is_file() and old - now:
+            return directory
+    return None
+
+
 async def test_a_restart_reuses_the_ui_build_and_keeps_old_chunks(
     tmp_path: Path, artifacts: Path, browser
 ):
-    """A start with a warm build cache does not build, and a chunk only an older build had
-    (what an open tab from before an upgrade asks for) is still served."""
+    """A start with a warm build cache does not build, and the chunks only an older build had
+    (what an open tab from before an upgrade asks for next) are still served: such a tab
+    navigates onto the route clicked instead of a 404."""
     cache = ui_build.UIBuildCache(REPO_ROOT)
     current = cache.key()
     assert cache.has_build(current), "the module's app started from this build"
+    earlier = _older_build_with_other_chunks(cache, current)
     older = cache.builds / "0ld0ld0ld0ld0ld0ld00"
     shutil.rmtree(older, ignore_errors=True)
     (older / "assets").mkdir(parents=True)
@@ -299,8 +313,35 @@ async def test_a_restart_reuses_the_ui_build_and_keeps_old_chunks(
             old = await context.request.get("/assets/servers-0ldchunk.js")
             assert old.status == 200 and "old" in await old.text()
             page = await context.new_page()
+            missing: list[str] = []
+            page.on(
+                "response",
+                lambda r: missing.append(r.url) if "/assets/" in r.url and r.status >= 400 else 0,
+            )
+            if earlier is not None:
+                # A tab still showing the earlier build's login page (its HTML names its own
+                # chunks) clicks "Sign up". The earlier build's chunks answer, so it navigates
+                # onto the route clicked (no 404, no reload back onto the old route).
+                html = (earlier / "login.html").read_text()
+                served_earlier: list[str] = []
+
+                async def earlier_page(route):
+                    # Only the first load is the earlier build's page; a reload gets today's.
+                    if route.request.resource_type == "document" and not served_earlier:
+                        served_earlier.append(route.request.url)
+                        await route.fulfill(body=html, content_type="text/html")
+                    else:
+                        await route.continue_()
+
+                await page.route(re.compile(r"/login/?$"), earlier_page)
             await page.goto("/login")
             await expect(page.locator("#login-submit")).to_be_visible()
+            if earlier is not None:
+                await page.get_by_role("link", name="Sign up").click()
+                await expect(page).to_have_url(re.compile(r"/signup/?$"))
+                await expect(page.get_by_text("Already have an account?")).to_be_visible()
+                await shot(page, artifacts, "day-one-old-tab-after-upgrade")
+            assert missing == []
             await context.close()
         log = log_path.read_text()
         assert f"web UI build {current} is up to date (no rebuild)" in log
