@@ -454,6 +454,13 @@ async def test_no_main_page_overflows_a_390_px_phone_and_add_server_is_reachable
             await shot(
                 page, artifacts, "day-one-phone-overflow-" + path.strip("/").replace("/", "-")
             )
+    visitor = await (await new_context(viewport=PHONE)).new_page()
+    for path in ("/login", "/signup"):
+        await visitor.goto(path)
+        await expect(visitor.locator("form")).to_be_visible()
+        extra = await _overflow(visitor)
+        if extra > 0:
+            wide[path] = extra
     assert wide == {}, f"pages wider than 390 px (extra px): {wide}"
     await _settled(page, f"/projects/{project_id}/servers")
     add = page.locator("#add-server")
