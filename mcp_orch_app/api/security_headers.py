@@ -43,6 +43,8 @@ DEFAULT_POLICY = "; ".join(
         SCRIPT_SRC,
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
+        # Try-it results show images and audio from data: URLs (ui/content rendering).
+        "media-src 'self' data: blob:",
         "font-src 'self' data:",
         "connect-src 'self'",
         "worker-src 'self' blob:",
