@@ -236,6 +236,25 @@ def round_icon(
     )
 
 
+def figure_card(label: str, value, icon: str, color: str, id: str, note=None) -> rx.Component:
+    """One headline figure (a count, a rate, a duration) on a card, as the metrics and
+    dashboard pages show them."""
+    return rx.card(
+        rx.hstack(
+            round_icon(icon, color, size=18, diameter="40px"),
+            rx.vstack(
+                rx.text(label, size="2", color_scheme="gray"),
+                rx.text(value, size="6", weight="bold", id=id),
+                rx.text(note, size="1", color_scheme="gray") if note is not None else None,
+                spacing="1",
+            ),
+            align="center",
+            spacing="3",
+        ),
+        size="2",
+    )
+
+
 def empty_state(icon: str, title: str, text, *actions: rx.Component) -> rx.Component:
     return rx.center(
         rx.vstack(

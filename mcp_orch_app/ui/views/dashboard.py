@@ -10,9 +10,9 @@ from mcp_orch_app.ui.components import (
     data_table,
     empty_state,
     error_callout,
+    figure_card,
     once_loaded,
     page_header,
-    round_icon,
     section,
     server_and_tool,
     time_ago,
@@ -21,27 +21,10 @@ from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.dashboard import DashboardProjectRow, DashboardState, FailureRow
 
 
-def _figure(label: str, value, icon: str, color: str, id: str, note=None) -> rx.Component:
-    return rx.card(
-        rx.hstack(
-            round_icon(icon, color, size=18, diameter="40px"),
-            rx.vstack(
-                rx.text(label, size="2", color_scheme="gray"),
-                rx.text(value, size="6", weight="bold", id=id),
-                rx.text(note, size="1", color_scheme="gray") if note is not None else None,
-                spacing="1",
-            ),
-            align="center",
-            spacing="3",
-        ),
-        size="2",
-    )
-
-
 def _figures() -> rx.Component:
     s = DashboardState
     return rx.grid(
-        _figure(
+        figure_card(
             "Servers",
             s.server_count,
             "server",
@@ -54,9 +37,9 @@ def _figures() -> rx.Component:
             + s.unknown.to_string()
             + " unchecked",
         ),
-        _figure("Online", s.online, "circle-check", "green", "dash-online"),
-        _figure("Calls, last 24 h", s.calls, "activity", "blue", "dash-calls"),
-        _figure(
+        figure_card("Online", s.online, "circle-check", "green", "dash-online"),
+        figure_card("Calls, last 24 h", s.calls, "activity", "blue", "dash-calls"),
+        figure_card(
             "Failed calls, last 24 h",
             s.errors,
             "circle-x",

@@ -10,10 +10,10 @@ from mcp_orch_app.ui.components import (
     data_table,
     empty_state,
     error_callout,
+    figure_card,
     filter_select,
     once_loaded,
     refresh_button,
-    round_icon,
     section,
     server_and_tool,
 )
@@ -26,23 +26,6 @@ from mcp_orch_app.ui.views.time_range import range_picker
 
 CHART_HEIGHT = 280
 GAUGE_HEIGHT = 50
-
-
-def _figure(label: str, value, icon: str, color: str, id: str, note=None) -> rx.Component:
-    return rx.card(
-        rx.hstack(
-            round_icon(icon, color, size=18, diameter="40px"),
-            rx.vstack(
-                rx.text(label, size="2", color_scheme="gray"),
-                rx.text(value, size="6", weight="bold", id=id),
-                rx.text(note, size="1", color_scheme="gray") if note is not None else None,
-                spacing="1",
-            ),
-            align="center",
-            spacing="3",
-        ),
-        size="2",
-    )
 
 
 def _gauge() -> rx.Component:
@@ -88,7 +71,7 @@ def _gauge() -> rx.Component:
 
 def _figures() -> rx.Component:
     return rx.grid(
-        _figure(
+        figure_card(
             "Calls",
             MetricsState.total,
             "activity",
@@ -102,8 +85,8 @@ def _figures() -> rx.Component:
             + " cancelled",
         ),
         _gauge(),
-        _figure("Average duration", MetricsState.avg, "timer", "gray", "metric-avg"),
-        _figure("p95 duration", MetricsState.p95, "gauge", "orange", "metric-p95"),
+        figure_card("Average duration", MetricsState.avg, "timer", "gray", "metric-avg"),
+        figure_card("p95 duration", MetricsState.p95, "gauge", "orange", "metric-p95"),
         columns=rx.breakpoints(initial="1", sm="2", lg="4"),
         spacing="3",
         width="100%",
