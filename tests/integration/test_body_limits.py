@@ -311,12 +311,15 @@ async def test_an_oversize_answer_from_an_http_upstream_fails_the_call_cleanly(
 
 
 def test_body_limits_module_is_installed_outermost():
-    """Every route family passes through the limit: it wraps the MCP endpoints' middleware."""
+    """Every route family passes through the limit: it wraps the MCP endpoints' middleware.
+    Only the security headers sit outside it, so that a 413 carries them too."""
     from mcp_orch_app.api.app import create_api
     from mcp_orch_app.api.body_limits import BodyLimitMiddleware
+    from mcp_orch_app.api.security_headers import SecurityHeadersMiddleware
 
     api = create_api()
-    assert api.user_middleware[0].cls is BodyLimitMiddleware
+    outermost = [entry.cls for entry in api.user_middleware[:2]]
+    assert outermost == [SecurityHeadersMiddleware, BodyLimitMiddleware]
 
 
 async def test_a_client_waiting_for_100_continue_gets_the_413_instead(live, project):
