@@ -10,6 +10,10 @@ inside this app), the REST API and the MCP endpoints alike:
   the router's hydration data): each HTML page is sent with the SHA-256 hashes of exactly the
   inline scripts it contains, so no other inline script (an injected one) can run.
   Radix/Emotion insert style elements at run time, hence ``style-src 'unsafe-inline'``.
+  Reflex runs the scripts its backend sends over the websocket (``rx.call_script``, the
+  ``ClientStateVar.push`` that shows a new API key or a temporary password exactly once) with
+  ``eval``, hence ``script-src 'unsafe-eval'``: it lets code already running evaluate a string,
+  which is no way in for markup; injected inline scripts stay refused.
   Everything upstream servers send (tool names, descriptions, errors, logs) is rendered as
   text by React, never as markup. ``MCP_ORCH_CONTENT_SECURITY_POLICY`` replaces the whole
   policy (no hashes are added to it then).
@@ -36,7 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_orch_app.config import get_settings
 
-SCRIPT_SRC = "script-src 'self'"
+SCRIPT_SRC = "script-src 'self' 'unsafe-eval'"
 DEFAULT_POLICY = "; ".join(
     [
         "default-src 'self'",

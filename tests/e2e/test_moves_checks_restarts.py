@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx2
 import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 from playwright.async_api import Page, expect
 
 from mcp_orch_app import ui_build
@@ -63,7 +66,7 @@ async def _api(page: Page, method: str, path: str, data=None):
 
 
 async def test_servers_are_checked_when_saved_and_only_a_sealed_export_moves_secrets(
-    new_context, artifacts: Path, js_errors: list[str]
+    new_context, app_url: str, artifacts: Path, js_errors: list[str]
 ):
     page = await (await new_context()).new_page()
     ADMIN["email"] = email_for("lead")
@@ -136,15 +139,27 @@ async def test_servers_are_checked_when_saved_and_only_a_sealed_export_moves_sec
     # The imported server is checked too, without a click.
     await expect(_row(page, "slow")).to_contain_text("online", timeout=60_000)
 
-    # The real secret arrived: the server sees it in its environment.
+    # The real secret arrived: the server sees it in its environment. Asked through an MCP
+    # client, since what people see in mcp-orch (the try-it answer) has the secret redacted.
     [server] = await _api(page, "GET", f"/api/projects/{target_id}/servers")
-    result = await _api(
+    shown = await _api(
         page,
         "POST",
         f"/api/projects/{target_id}/servers/{server['id']}/tools/env/call",
         {"arguments": {"name": "FIXTURE_GREETING"}},
     )
-    assert GREETING in json.dumps(result)
+    assert GREETING not in json.dumps(shown) and "[redacted]" in json.dumps(shown)
+    key = await _api(page, "POST", f"/api/projects/{target_id}/api-keys", {"name": "check"})
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key['key']}"}, timeout=60) as http,
+        streamable_http_client(
+            f"{app_url}/projects/{target_id}/servers/slow/mcp", http_client=http
+        ) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        result = await session.call_tool("env", {"name": "FIXTURE_GREETING"})
+    assert GREETING in json.dumps(result.model_dump(mode="json"))
     assert js_errors == []
 
 
