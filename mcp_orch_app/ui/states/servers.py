@@ -302,13 +302,19 @@ class ServersState(AuthState):
 
     @rx.event
     def open_export(self):
-        self.export_open = True
-        self.export_with_secrets = False
-        self.export_error = ""
+        self._show_export(True)
 
     @rx.event
     def set_export_open(self, is_open: bool):
-        self.export_open = bool(is_open)
+        # The dialog's own trigger opens it (a trigger button with an on_click of its own is
+        # wrapped in a div that takes over the button's ARIA role).
+        self._show_export(bool(is_open))
+
+    def _show_export(self, is_open: bool) -> None:
+        if is_open:  # each export starts clean
+            self.export_with_secrets = False
+            self.export_error = ""
+        self.export_open = is_open
 
     @rx.event
     def set_export_with_secrets(self, value: bool):

@@ -189,7 +189,6 @@ def _export_dialog() -> rx.Component:
         rx.button(
             rx.icon("download", size=16),
             "Export",
-            on_click=ServersState.open_export,
             variant="soft",
             color_scheme="gray",
             type="button",
