@@ -293,13 +293,13 @@ async def _assert_switches_named(page: Page) -> None:
 
 
 def _older_build_with_other_chunks(cache: ui_build.UIBuildCache, current: str) -> Path | None:
-    """A real earlier build (kept in the cache) whose sign-up page chunk differs from the
+    """A real earlier build (kept in the cache) whose login page chunk differs from the
     current build's: what a tab opened before the upgrade still runs."""
     now = {p.name for p in (cache.build_dir(current) / "assets").glob("*.js")}
     for key in reversed(cache.kept_builds()):
         directory = cache.build_dir(key)
-        old = {p.name for p in (directory / "assets").glob("_signup_*.js")}
-        if key != current and (directory / "login.html").is_file() and old - now:
+        old = {p.name for p in (directory / "assets").glob("_login_*.js")}
+        if key != current and (directory / "signup.html").is_file() and old - now:
             return directory
     return None
 
@@ -334,10 +334,12 @@ async def test_a_restart_reuses_the_ui_build_and_keeps_old_chunks(
                 lambda r: missing.append(r.url) if "/assets/" in r.url and r.status >= 400 else 0,
             )
             if earlier is not None:
-                # A tab still showing the earlier build's login page (its HTML names its own
-                # chunks) clicks "Sign up". The earlier build's chunks answer, so it navigates
-                # onto the route clicked (no 404, no reload back onto the old route).
-                html = (earlier / "login.html").read_text()
+                # A tab still showing the earlier build's sign-up page (its HTML names its own
+                # chunks) clicks "Log in" (a link the page shows without asking the backend:
+                # the old tab's websocket may not fit the new backend). The earlier build's
+                # chunks answer, so it navigates onto the route clicked (no 404, no reload
+                # back onto the old route).
+                html = (earlier / "signup.html").read_text()
                 served_earlier: list[str] = []
 
                 async def earlier_page(route):
@@ -348,14 +350,15 @@ async def test_a_restart_reuses_the_ui_build_and_keeps_old_chunks(
                     else:
                         await route.continue_()
 
-                await page.route(re.compile(r"/login/?$"), earlier_page)
-            await page.goto("/login")
-            await expect(page.locator("#login-submit")).to_be_visible()
-            if earlier is not None:
-                await page.get_by_role("link", name="Sign up").click()
-                await expect(page).to_have_url(re.compile(r"/signup/?$"))
-                await expect(page.get_by_text("Already have an account?")).to_be_visible()
+                await page.route(re.compile(r"/signup/?$"), earlier_page)
+                await page.goto("/signup")
+                await page.get_by_role("link", name="Log in").click()
+                await expect(page).to_have_url(re.compile(r"/login/?$"))
+                await expect(page.locator("#login-submit")).to_be_visible()
                 await shot(page, artifacts, "day-one-old-tab-after-upgrade")
+            else:
+                await page.goto("/login")
+                await expect(page.locator("#login-submit")).to_be_visible()
             assert missing == []
             await context.close()
         log = log_path.read_text()
