@@ -174,6 +174,9 @@ async def test_server_logs_search_range_live_tail_and_absolute_times(
     await page.locator("#log-search").fill("RESTART")
     await page.locator("#log-search").press("Enter")
     await expect(rows.first).to_be_visible()
+    # The list is replaced by the search's answer (and the live tail keeps polling): wait until
+    # no row without the word is left instead of reading the rows once.
+    await expect(rows.filter(has_not_text=re.compile("restart", re.IGNORECASE))).to_have_count(0)
     for text in await rows.all_inner_texts():
         assert "restart" in text.lower(), text
     await _pick(page, "time-range", "Custom range (UTC)")

@@ -87,8 +87,12 @@ async def test_servers_are_checked_when_saved_and_only_a_sealed_export_moves_sec
     await expect(page.locator("#server-command")).to_have_value(sys.executable)
     await expect(page.locator(".server-arg input")).to_have_count(1)
     await expect(page.locator(".server-arg input").first).to_have_value(FIXTURE_SERVER)
-    for key, value in (("FIXTURE_START_DELAY", "3"), ("FIXTURE_GREETING", GREETING)):
+    for row, (key, value) in enumerate(
+        (("FIXTURE_START_DELAY", "3"), ("FIXTURE_GREETING", GREETING))
+    ):
         await page.locator("#server-add-env").click()
+        # The new row comes from the backend: fill it, not the row before it.
+        await expect(page.locator(".env-key input")).to_have_count(row + 1)
         await page.locator(".env-key input").last.fill(key)
         await page.locator(".env-value input").last.fill(value)
     await page.locator("#server-save").click()
