@@ -1,19 +1,27 @@
 """Benchmark: what passing through mcp-orch costs, against one plain SDK HTTP hop.
 
 The same SDK client calls `echo` on the fixture server (tests/fixtures/mcp_fixture_server.py)
-(a) directly, over the SDK's own streamable-HTTP server (the fixture run with
-    `--transport streamable-http`), and
-(b) through mcp-orch's streamable-HTTP endpoint, with the fixture as a pooled stdio upstream.
-Each side runs in its own process (mcp-orch under Granian, the server `reflex run --env prod`
-uses here, or uvicorn with --server uvicorn, on a throw-away SQLite database with
-a project, an API key and the server made through the services); the clients run here. Both
-client eras are measured: `ClientSession.initialize()` (2025-11-25 handshake) and `mcp.Client`
-in auto mode (2026-07-28 against both). 3 interleaved rounds; p50 latency at concurrency 1 and
-calls/s at concurrency 32 (32 concurrent calls on one client); medians and ratios printed; then
-where the CPU goes per call at c=32: the client, the HTTP server (mcp-orch without its upstream,
-or the SDK's server) and, behind mcp-orch, the stdio fixture (the SDK's stdio server).
+- directly, over the SDK's own streamable-HTTP server (the fixture run with
+  `--transport streamable-http`): the baseline every ratio is taken against;
+- through mcp-orch's streamable-HTTP endpoints: the server's own endpoint and the project's
+  unified endpoint (`fixture__echo`), once with the fixture as a pooled stdio upstream and once
+  with a second fixture process as a streamable-HTTP upstream (`httpfixture`).
+Each server runs in its own process (mcp-orch under Granian, the server `reflex run --env prod`
+uses here, or uvicorn with --server uvicorn, on a throw-away SQLite database with a project, an
+API key and the servers made through the services); the clients run here. Both client eras:
+`ClientSession.initialize()` (2025-11-25 handshake) and `mcp.Client` in auto mode (2026-07-28
+against both). Two payloads: the echoed text is ~100 B or ~100 kB (both ways).
 
-Run: .venv/bin/python bench/gateway_overhead.py [--rounds 3] [--calls 300] [--per-worker 25]
+Interleaved rounds (every contender once per round, so drift on the shared machine hits all
+alike); per contender the median of: p50 latency at concurrency 1, calls/s at concurrency 32 (32
+concurrent calls on one client), and the CPU seconds the server process spent per 1,000 of
+those calls (from /proc/<pid>/stat before and after: mcp-orch's process without its stdio
+upstream, or the SDK's server). Ratios are against the direct server in the same era and
+payload: p50 <= 1 and calls/s >= 1 mean mcp-orch costs nothing over one SDK hop.
+
+Run: .venv/bin/python bench/gateway_overhead.py [--quick] [--rounds 3] [--calls 200]
+     [--per-worker 20] [--payloads 100,100000] [--server granian|uvicorn]
+--quick (< 3 minutes on a busy 2-core machine): 3 rounds of 30 calls and 32 x 8 calls.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -43,7 +52,6 @@ from bench.harness import (  # noqa: E402
     EchoCall,
     measure_rounds,
     sdk_echo,
-    throughput,
 )
 
 
@@ -68,8 +76,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -
 # -- (b): mcp-orch in its own process ------------------------------------------------------
 
 
-def prepare_gateway_database(data_dir: Path) -> tuple[str, str]:
-    """A fresh SQLite database with a project, an API key and the fixture as a stdio server.
+def prepare_gateway_database(data_dir: Path, http_url: str | None = None) -> tuple[str, str]:
+    """A fresh SQLite database with a project, an API key and the fixture as a stdio server
+    named `fixture` (and, given ``http_url``, a streamable-HTTP server `httpfixture` there).
 
     Returns (project id, API key).
     """
@@ -96,6 +105,13 @@ def prepare_gateway_database(data_dir: Path) -> tuple[str, str]:
             project.id,
             ServerIn(name="fixture", command=sys.executable, args=[str(FIXTURE_SERVER)]),
         )
+        if http_url is not None:
+            servers.create_server(
+                s,
+                actor,
+                project.id,
+                ServerIn(name=HTTP_SERVER, transport="streamable_http", url=http_url),
+            )
         key = api_keys.create_api_key(s, actor, project.id, ApiKeyIn(name="bench")).key
     return str(project.id), key
 
@@ -165,90 +181,133 @@ async def auto_echo(
     return sdk_echo(client, tool)
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (field 3, the state, first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and all its descendants (from /proc)."""
-    total, pending, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of one process so far (all its threads), 0 once it is gone."""
+    try:
+        fields = _stat(pid)
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from the parent ids in /proc: a child started by any
+    thread counts, which /proc/<pid>/task/<tid>/children of the main thread misses)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except OSError:
+                continue
+    found, pending = [], [pid]
     while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            pending += map(
-                int, Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            )
-        except OSError:
-            continue
-    return total
+        children = parents.get(pending.pop(), [])
+        found += children
+        pending += children
+    return found
 
 
-def fixture_upstream_pids(gateway_pid: int) -> list[int]:
-    """The stdio fixture processes the gateway's pool started (its descendants)."""
-    pids, pending = [], [gateway_pid]
-    while pending:
-        current = pending.pop()
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        for child in map(int, children):
-            pending.append(child)
-            if "mcp_fixture_server" in Path(f"/proc/{child}/cmdline").read_text(errors="replace"):
-                pids.append(child)
-    return pids
+def is_fixture(pid: int) -> bool:
+    try:
+        return "mcp_fixture_server" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return False
 
 
-async def cpu_breakdown(
-    contenders: list[Contender], direct_pid: int, gateway_pid: int, per_worker: int
-) -> list[tuple[str, float, float, float]]:
-    """Per contender, CPU microseconds per call at c=32 of: the client (this process), the
-    HTTP server it calls (mcp-orch without its upstream, or the SDK's server) and, for mcp-orch,
-    the stdio fixture behind it. Where the time goes, for the figures above."""
-    rows = []
-    for contender in contenders:
-        gateway = contender.name.startswith("(b)")
-        server = gateway_pid if gateway else direct_pid
-        upstreams = fixture_upstream_pids(gateway_pid) if gateway else []
-        before = [process_cpu_seconds(server), *map(process_cpu_seconds, upstreams)]
-        _rate, client_us = await throughput(contender.echo, 32, per_worker)
-        after = [process_cpu_seconds(server), *map(process_cpu_seconds, upstreams)]
-        calls = 32 * per_worker
-        upstream_us = sum(a - b for a, b in zip(after[1:], before[1:], strict=True)) / calls * 1e6
-        server_us = (after[0] - before[0]) / calls * 1e6 - upstream_us
-        rows.append((contender.name, client_us, server_us, upstream_us))
-    return rows
+HTTP_SERVER = "httpfixture"
+"""The streamable-HTTP upstream's server name in the benchmark project."""
 
 
-async def measure(
-    direct_url: str, gateway_url: str, key: str, options, pids: tuple[int, int] | None = None
-) -> tuple[list[Contender], list[tuple[str, float, float, float]]]:
+def gateway_cpu(gateway_pid: int) -> Callable[[], float]:
+    """CPU seconds of the mcp-orch process tree so far (its Granian worker and stdio
+    supervisors), without the stdio upstreams (the fixture) it runs."""
+
+    def probe() -> float:
+        ours = [pid for pid in descendants(gateway_pid) if not is_fixture(pid)]
+        return sum(map(process_cpu_seconds, [gateway_pid, *ours]))
+
+    return probe
+
+
+def padded(echo: EchoCall, size: int) -> EchoCall:
+    """``echo`` with its text made ``size`` characters long (the round's tag at the end)."""
+
+    async def call(text: str) -> str:
+        pad = "x" * max(size - len(text), 0)
+        answer = await echo(pad + text)
+        return answer[len(pad) :] if answer.startswith(pad) else answer
+
+    return call
+
+
+def size_label(size: int) -> str:
+    return f"{size // 1000} kB" if size >= 1000 else f"{size} B"
+
+
+async def measure(urls: dict[str, str], key: str, options, pids: tuple[int, int]) -> list:
+    """Every contender of the matrix, measured in interleaved rounds; returns them grouped:
+    one (payload, era, [direct, via mcp-orch ...]) per group."""
+    direct_pid, gateway_pid = pids
+    routes = (
+        ("server endpoint, stdio", urls["stdio"], "echo"),
+        ("unified,         stdio", urls["unified"], "fixture__echo"),
+        ("server endpoint, HTTP ", urls["http"], "echo"),
+        ("unified,         HTTP ", urls["unified"], f"{HTTP_SERVER}__echo"),
+    )
+    eras = (("2025-11-25", handshake_echo), ("2026-07-28", auto_echo))
+    groups = []
     async with AsyncExitStack() as stack:
-        contenders = [
-            Contender(
-                "(a) SDK HTTP server, 2025-11-25", await handshake_echo(stack, direct_url, None)
-            ),
-            Contender(
-                "(b) mcp-orch,        2025-11-25", await handshake_echo(stack, gateway_url, key)
-            ),
-            Contender("(a) SDK HTTP server, 2026-07-28", await auto_echo(stack, direct_url, None)),
-            Contender("(b) mcp-orch,        2026-07-28", await auto_echo(stack, gateway_url, key)),
-        ]
+        for size in options.payloads:
+            for era, connect in eras:
+                direct = Contender(
+                    f"direct SDK server      {era} {size_label(size):>6}",
+                    padded(await connect(stack, urls["direct"], None), size),
+                    server_cpu=lambda: process_cpu_seconds(direct_pid),
+                )
+                via = [
+                    Contender(
+                        f"mcp-orch {route} {era} {size_label(size):>6}",
+                        padded(await connect(stack, url, key, tool), size),
+                        server_cpu=gateway_cpu(gateway_pid),
+                    )
+                    for route, url, tool in routes
+                ]
+                groups.append((size, era, [direct, *via]))
+        contenders = [contender for _size, _era, members in groups for contender in members]
         await measure_rounds(contenders, options.rounds, options.calls, options.per_worker)
-        breakdown = (
-            await cpu_breakdown(contenders, *pids, options.per_worker) if pids is not None else []
-        )
-    return contenders, breakdown
+    return groups
 
 
-def report_cpu(breakdown: list[tuple[str, float, float, float]]) -> None:
-    print("CPU per call at c=32 (us):       client   HTTP server   stdio upstream")
-    for name, client_us, server_us, upstream_us in breakdown:
-        upstream = f"{upstream_us:14.0f}" if name.startswith("(b)") else f"{'-':>14}"
-        print(f"{name:34} {client_us:6.0f} {server_us:13.0f} {upstream}")
+def report_table(groups: list, options) -> None:
+    print(
+        f"echo, fixture server; median of {options.rounds} interleaved rounds "
+        f"(c=1: {options.calls} calls; c=32: 32 x {options.per_worker} calls on one client)"
+    )
+    print(f"{'':48} {'p50 c=1':>9} {'calls/s':>8} {'CPU-s per':>10} {'p50':>6} {'calls/s':>8}")
+    print(f"{'':48} {'':>9} {'c=32':>8} {'1000 calls':>10} {'ratio':>6} {'ratio':>8}")
+    for _size, _era, (direct, *via) in groups:
+        base_p50 = statistics.median(direct.p50_ms)
+        base_rate = statistics.median(direct.calls_per_second)
+        for contender in (direct, *via):
+            p50 = statistics.median(contender.p50_ms)
+            rate = statistics.median(contender.calls_per_second)
+            cpu = statistics.median(contender.server_cpu_s_per_1000)
+            print(
+                f"{contender.name:48} {p50:6.2f} ms {rate:8.0f} {cpu:10.2f}"
+                f" {p50 / base_p50:6.2f} {rate / base_rate:8.2f}"
+            )
+    print("ratios: mcp-orch / direct, same era and payload (p50 <= 1 wins, calls/s >= 1 wins)")
 
 
 def report(contenders: list[Contender], options, ratio: str = "(b)/(a)") -> None:
-    """The figures, then per era (contenders come in pairs: era 1, then era 2) the ratio of
-    the second contender to the first."""
+    """bench/unified_overhead.py's table: the figures, then per era (contenders come in pairs:
+    era 1, then era 2) the ratio of the second contender to the first."""
     print(
         f"echo, fixture server; median of {options.rounds} interleaved rounds "
         f"(c=1: {options.calls} calls; c=32: 32 x {options.per_worker} calls on one client)"
@@ -268,68 +327,93 @@ def report(contenders: list[Contender], options, ratio: str = "(b)/(a)") -> None
         print(f"{era}: {ratio} p50 = {latency:.2f} (<= 1 wins), calls/s = {rate:.2f} (>= 1 wins)")
 
 
+def fixture_http_server(port: int) -> subprocess.Popen:
+    """The fixture serving streamable HTTP on 127.0.0.1:port, quietly."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(FIXTURE_SERVER),
+            "--transport",
+            "streamable-http",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_gateway(port: int, data_dir: str, server: str = "granian") -> subprocess.Popen:
+    """mcp-orch (this script's --serve-gateway) on 127.0.0.1:port over ``data_dir``, quietly."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--serve-gateway", str(port), "--server", server],
+        env={**os.environ, "MCP_ORCH_DATA_DIR": data_dir, "PYTHONPATH": str(CHECKOUT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 short rounds (< 3 minutes)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--per-worker", type=int, default=25)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--per-worker", type=int, default=20)
+    parser.add_argument(
+        "--payloads",
+        default="100,100000",
+        help="echoed text sizes in characters, comma-separated (default: 100,100000)",
+    )
     parser.add_argument(
         "--server",
         choices=("granian", "uvicorn"),
         default="granian",
-        help="the HTTP server of (b) (default: granian, as in production)",
+        help="mcp-orch's HTTP server (default: granian, as in production)",
     )
     parser.add_argument("--serve-gateway", type=int, metavar="PORT", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve_gateway:
         serve_gateway(options.serve_gateway, options.server)
         return
+    if options.quick:
+        options.rounds, options.calls, options.per_worker = 3, 30, 8
+    options.payloads = [int(size) for size in options.payloads.split(",")]
 
     with tempfile.TemporaryDirectory(prefix="mcp-orch-bench-") as data_dir:
-        project_id, key = prepare_gateway_database(Path(data_dir))
-        direct_port, gateway_port = free_port(), free_port()
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        direct = subprocess.Popen(
-            [
-                sys.executable,
-                str(FIXTURE_SERVER),
-                "--transport",
-                "streamable-http",
-                "--port",
-                str(direct_port),
-            ],
-            **quiet,
-        )
-        gateway = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--serve-gateway",
-                str(gateway_port),
-                "--server",
-                options.server,
-            ],
-            env={**os.environ, "MCP_ORCH_DATA_DIR": data_dir, "PYTHONPATH": str(CHECKOUT)},
-            **quiet,
-        )
+        direct_port, upstream_port, gateway_port = free_port(), free_port(), free_port()
+        upstream_url = f"http://127.0.0.1:{upstream_port}/mcp"
+        project_id, key = prepare_gateway_database(Path(data_dir), upstream_url)
+        direct = fixture_http_server(direct_port)
+        upstream = fixture_http_server(upstream_port)
+        gateway = start_gateway(gateway_port, data_dir, options.server)
+        base = f"http://127.0.0.1:{gateway_port}/projects/{project_id}"
+        urls = {
+            "direct": f"http://127.0.0.1:{direct_port}/mcp",
+            "stdio": f"{base}/servers/fixture/mcp",
+            "http": f"{base}/servers/{HTTP_SERVER}/mcp",
+            "unified": f"{base}/unified/mcp",
+        }
         try:
-            wait_for_port(direct_port, direct)
-            wait_for_port(gateway_port, gateway)
-            contenders, breakdown = asyncio.run(
-                measure(
-                    f"http://127.0.0.1:{direct_port}/mcp",
-                    f"http://127.0.0.1:{gateway_port}/projects/{project_id}/servers/fixture/mcp",
-                    key,
-                    options,
-                    (direct.pid, gateway.pid),
-                )
-            )
+            for port, process in (
+                (direct_port, direct),
+                (upstream_port, upstream),
+                (gateway_port, gateway),
+            ):
+                wait_for_port(port, process)
+            groups = asyncio.run(measure(urls, key, options, (direct.pid, gateway.pid)))
         finally:
-            for process in (direct, gateway):
-                process.terminate()
-                process.wait(10)
-    report(contenders, options)
-    report_cpu(breakdown)
+            for process in (gateway, upstream, direct):  # the gateway first: it holds sessions
+                stop(process)
+    report_table(groups, options)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 bench/gateway_overhead.py and bench/upstream_stdio.py call `echo` on the fixture server
 (tests/fixtures/mcp_fixture_server.py) through several clients ("contenders"); every round
 measures each contender in turn (interleaved, so drift on the machine hits all of them alike):
-p50 latency at concurrency 1, then calls/s (and the client's own CPU per call) at concurrency 32.
+p50 latency at concurrency 1, then calls/s (and the client's own CPU per call) at concurrency 32,
+and, for a contender with a ``server_cpu`` probe, the CPU seconds its server spent per 1,000 of
+those calls.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class Contender:
     p50_ms: list[float] = field(default_factory=list)
     calls_per_second: list[float] = field(default_factory=list)
     cpu_us_per_call: list[float] = field(default_factory=list)
+    server_cpu: Callable[[], float] | None = None
+    """CPU seconds used so far by the server process this contender calls (None: not measured)."""
+    server_cpu_s_per_1000: list[float] = field(default_factory=list)
 
 
 def sdk_echo(client: Any, tool: str = "echo") -> EchoCall:
@@ -78,7 +83,11 @@ async def measure_rounds(
     for round_number in range(1, rounds + 1):
         for contender in contenders:
             contender.p50_ms.append(await p50_latency_ms(contender.echo, calls))
+            server_before = contender.server_cpu() if contender.server_cpu else 0.0
             rate, cpu = await throughput(contender.echo, 32, per_worker)
+            if contender.server_cpu:
+                server_cpu = contender.server_cpu() - server_before
+                contender.server_cpu_s_per_1000.append(server_cpu / (32 * per_worker) * 1000)
             contender.calls_per_second.append(rate)
             contender.cpu_us_per_call.append(cpu)
         print(f"round {round_number}/{rounds} done", file=sys.stderr)
