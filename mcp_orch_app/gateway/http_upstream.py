@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+import httpx2 as httpx
 from mcp.shared.inbound import (
     encode_header_value,
     find_invalid_x_mcp_header,
