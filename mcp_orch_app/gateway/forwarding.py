@@ -1,27 +1,24 @@
-"""What the gateway does with each JSON-RPC request a client sends to one server's endpoint.
+"""How the gateway passes a client's JSON-RPC request to one server, whichever endpoint it
+came through (the method table in methods.py decides which server and what to ask).
 
-Transport-independent: the HTTP endpoints parse the body and hand over the request dict; this
-module answers it as a JSON-RPC response dict. Messages stay the dicts the stdlib json module
-made of them; nothing is validated beyond what routing needs (the client validates results,
-the upstream validates requests).
+Transport-independent: the HTTP endpoints parse the body and hand over the request dict; the
+answer is a JSON-RPC response dict. Messages stay the dicts the stdlib json module made of
+them; nothing is validated beyond what routing needs (the client validates results, the
+upstream validates requests).
 
-- Answered here: `ping`, `server/discover` (from the upstream's handshake) and
-  `logging/setLevel`. The upstream is shared by every client of the server, so one client's
-  level must not change what the others get: the level is kept on the session and filters the
-  log messages fanned out to it.
-- `tools/list` is forwarded with the project's disabled tools removed; `tools/call` of a
-  disabled tool is refused as a tool error naming the reason; every `tools/call` (refusals and
-  protocol errors included) becomes one ToolCallLog row, submitted to the batched writer.
-- `resources/subscribe` / `unsubscribe` are remembered per session (for routing
+- `respond`: the answer to any method but tools/call (params check, upstream failures as
+  JSON-RPC errors, the gateway's own failure texts redacted, the result shaped for the
+  client's era: a 2026-07-28 client gets `resultType`, a handshake-era client does not get the
+  modern-only caching members).
+- `forward_request`: one request through the server's pooled upstream, within its timeout,
+  cancellable by the client (`cancel_request`).
+- `call_tool` / `run_tool_call`: `tools/call` of a disabled tool is refused as a tool error
+  naming the reason; every `tools/call` (refusals and protocol errors included) becomes one
+  ToolCallLog row, submitted to the batched writer.
+- `subscribe_resource` / `unsubscribe_resource`: remembered per session (for routing
   `resources/updated`); the upstream is asked once and released when no session wants the URI.
-- Everything else (resources, templates, prompts, completion, ...) is forwarded as it came.
-
-Results are shaped for the client's era: a 2026-07-28 client gets `resultType`, a
-handshake-era client does not get the modern-only caching members.
-
-The unified endpoint (unified.py) answers through the same pieces with each server's access:
-`respond` (local methods, errors, shaping), `forward_request`, `call_tool` / `run_tool_call`
-and the subscription book-keeping.
+- `initialize_result` / `discover_result`: a server endpoint's identity, from the upstream's
+  own handshake.
 """
 
 from __future__ import annotations
@@ -73,9 +70,6 @@ _CACHEABLE_METHODS = frozenset(
 none: the gateway says "private, do not reuse")."""
 
 ProgressSink = Callable[[dict[str, Any]], None]
-
-LOCAL_METHODS = frozenset({"ping", "logging/setLevel"})
-"""Answered by `respond` itself, whatever the endpoint."""
 
 
 def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -200,74 +194,38 @@ async def discover_result(gateway: Gateway, access: ServerAccess) -> dict[str, A
     return discover_answer(upstream.capabilities, server_info, upstream.instructions)
 
 
-async def handle_request(
-    gateway: Gateway,
-    access: ServerAccess,
-    session: LiveSession,
-    message: dict[str, Any],
-    progress: ProgressSink | None = None,
-) -> dict[str, Any]:
-    """Answer one request of an initialized session (or a session-less modern client)."""
-    if message.get("method") == "tools/call":
-        return await call_tool(gateway, access, session, message, progress)
-
-    async def result(params: dict[str, Any]) -> dict[str, Any]:
-        method = message["method"]
-        if method == "server/discover":
-            return await discover_result(gateway, access)
-        if method == "resources/subscribe":
-            return await subscribe_resource(gateway, access, session, message)
-        if method == "resources/unsubscribe":
-            return await unsubscribe_resource(gateway, access, session, message)
-        answer = await forward_request(gateway, access, session, message, progress)
-        if (
-            method == "tools/list"
-            and access.disabled_tools
-            and isinstance(answer.get("tools"), list)
-        ):
-            answer["tools"] = [
-                tool
-                for tool in answer["tools"]
-                if not (isinstance(tool, dict) and tool.get("name") in access.disabled_tools)
-            ]
-        return answer
-
-    return await respond(gateway, session, message, result, redactor=access.config.redactor)
-
-
 async def respond(
     gateway: Gateway,
     session: LiveSession,
     message: dict[str, Any],
-    result: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+    result: Callable[[], Awaitable[dict[str, Any]]],
     *,
     redactor: Redactor | None = None,
 ) -> dict[str, Any]:
-    """The response to a request other than tools/call, whatever the endpoint.
+    """The response to a request other than tools/call, whatever the endpoint, from what
+    ``result()`` makes of it.
 
-    `ping` and `logging/setLevel` are answered here; any other method by ``result(params)``.
     Params that are not an object, and a ValueError, become an invalid-params error; an
     upstream failure its JSON-RPC error. The result is shaped for the client's era.
     """
     request_id = message.get("id")
-    method = message["method"]
     params = message.get("params")
     if params is not None and not isinstance(params, dict):
         return error_response(request_id, INVALID_PARAMS, "params must be an object")
     try:
-        if method == "ping":
-            answer: dict[str, Any] = {}
-        elif method == "logging/setLevel":
-            answer = _set_log_level(session, params)
-        else:
-            answer = await result(params or {})
+        answer = await result()
     except UpstreamFailure as exc:
         gateway.note_call(session, None)
         return _failure_response(request_id, exc, redactor)
     except ValueError as exc:
         return error_response(request_id, INVALID_PARAMS, str(exc))
     gateway.note_call(session, None)
-    return _result_response(request_id, answer, session, method)
+    return _result_response(request_id, answer, session, message["method"])
+
+
+def with_params(message: dict[str, Any], **params: Any) -> dict[str, Any]:
+    """The request as its server must see it: the same, with some params replaced."""
+    return {**message, "params": {**(message.get("params") or {}), **params}}
 
 
 async def forward_request(
@@ -310,14 +268,6 @@ async def cancel_request(gateway: Gateway, session: LiveSession, params: Any) ->
     upstream = gateway.pool.running(server_id)
     if upstream is not None:
         await upstream.cancel(call_key, params.get("reason"))
-
-
-def _set_log_level(session: LiveSession, params: dict[str, Any] | None) -> dict[str, Any]:
-    level = (params or {}).get("level")
-    if not isinstance(level, str):
-        raise ValueError("logging/setLevel needs a level")
-    session.log_level = level
-    return {}
 
 
 async def subscribe_resource(

@@ -67,15 +67,13 @@ from mcp_orch_app.gateway.forwarding import (
     UPSTREAM_UNAVAILABLE_ERROR,
     cancel_request,
     error_response,
-    handle_request,
-    initialize_result,
     negotiate_handshake_version,
     record_call,
     refuse_call,
 )
 from mcp_orch_app.gateway.http_security import check_host_and_origin
+from mcp_orch_app.gateway.methods import handle_request, initialize_endpoint
 from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, UnifiedAccess, current_gateway
-from mcp_orch_app.gateway.unified import handle_unified_request, unified_initialize_result
 from mcp_orch_app.gateway.upstream import UpstreamFailure
 from mcp_orch_app.models.enums import ClientTransport, ToolCallErrorCode, ToolCallStatus
 from mcp_orch_app.security.destinations import LOOP_HEADER, is_loop
@@ -439,8 +437,6 @@ async def _handle(
 ) -> dict[str, Any]:
     """The endpoint's answer, with a bug of ours answered as a JSON-RPC internal error."""
     try:
-        if isinstance(access, UnifiedAccess):
-            return await handle_unified_request(gateway, access, session, message, progress)
         return await handle_request(gateway, access, session, message, progress)
     except Exception:
         logger.exception("%s on %s failed", message.get("method"), _endpoint_name(access))
@@ -450,9 +446,7 @@ async def _handle(
 async def _initialize_result(
     gateway: Gateway, access: EndpointAccess, params: dict[str, Any]
 ) -> dict[str, Any]:
-    if isinstance(access, UnifiedAccess):
-        return await unified_initialize_result(gateway, access, params)
-    return await initialize_result(gateway, access, params)
+    return await initialize_endpoint(gateway, access, params)
 
 
 def _endpoint_name(access: EndpointAccess) -> str:

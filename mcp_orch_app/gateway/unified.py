@@ -15,9 +15,11 @@ project behind one MCP endpoint (PRODUCT.md, "MCP endpoints"; names: gateway/nam
 - `resources/read`, `resources/subscribe` / `unsubscribe`, `prompts/get` and
   `completion/complete` go to the server their URI, name or ref names; resource URIs in the
   answers are made unified.
-- `ping` and `logging/setLevel` are answered locally (`forwarding.respond`); progress and
-  cancellation follow each call to its server (the session remembers which server runs which
-  request).
+- `ping` and `logging/setLevel` are answered locally; progress and cancellation follow each
+  call to its server (the session remembers which server runs which request).
+
+The methods themselves are answered by the method table both endpoints share (methods.py);
+`UnifiedRoute` is what it asks of this endpoint.
 """
 
 from __future__ import annotations
@@ -27,23 +29,16 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp_orch_app.gateway.client_sessions import LiveSession
 from mcp_orch_app.gateway.forwarding import (
-    LOCAL_METHODS,
     METHOD_NOT_FOUND,
-    ProgressSink,
-    call_tool,
     discover_answer,
     error_response,
-    forward_request,
     handshake_answer,
-    malformed_call,
     refuse_call,
-    respond,
-    subscribe_resource,
-    unsubscribe_resource,
+    with_params,
 )
 from mcp_orch_app.gateway.log_writer import LogWriterClosed
 from mcp_orch_app.gateway.namespace import (
@@ -55,7 +50,6 @@ from mcp_orch_app.gateway.namespace import (
     split_unified_uri,
     unified_content,
     unified_uri,
-    with_unified_uris,
 )
 from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, UnifiedAccess
 from mcp_orch_app.gateway.upstream import (
@@ -67,6 +61,9 @@ from mcp_orch_app.gateway.upstream import (
     list_every_page,
 )
 from mcp_orch_app.models.enums import LogLevel, ServerLogCategory, ToolCallErrorCode
+
+if TYPE_CHECKING:
+    from mcp_orch_app.gateway.methods import Call
 
 logger = logging.getLogger(__name__)
 
@@ -152,54 +149,59 @@ def _instructions(access: UnifiedAccess, reachable: Iterable[tuple[ServerAccess,
 # -- requests ----------------------------------------------------------------------------------
 
 
-async def handle_unified_request(
-    gateway: Gateway,
-    access: UnifiedAccess,
-    session: LiveSession,
-    message: dict[str, Any],
-    progress: ProgressSink | None = None,
-) -> dict[str, Any]:
-    """Answer one request of an initialized unified session (or a session-less modern one)."""
-    method = message.get("method")
-    if method == "tools/call":
-        return await _call_tool(gateway, access, session, message, progress)
-    handler = _METHODS.get(method)
-    if handler is None and method not in LOCAL_METHODS:
-        return error_response(
-            message.get("id"),
-            METHOD_NOT_FOUND,
-            f"Method not found: the unified endpoint does not serve {method}",
-        )
-
-    def result(params: dict[str, Any]) -> Awaitable[dict[str, Any]]:
-        return handler(_Request(gateway, access, session, message, params, progress))
-
-    return await respond(gateway, session, message, result)
-
-
 @dataclass(frozen=True, slots=True)
-class _Request:
-    """One request to the unified endpoint, as its method's handler gets it."""
+class UnifiedRoute:
+    """The unified endpoint's side of the method table (methods.py): merged identity and
+    lists, each name or URI routed to the server that owns it, URIs in results made unified."""
 
-    gateway: Gateway
     access: UnifiedAccess
-    session: LiveSession
-    message: dict[str, Any]
-    params: dict[str, Any]
-    progress: ProgressSink | None
+    redactor: None = None
 
-    def forward(self, server: ServerAccess, **params: Any) -> Awaitable[dict[str, Any]]:
-        """The request to one server, with the params it names its own way replaced."""
-        return forward_request(
-            self.gateway, server, self.session, _with(self.message, **params), self.progress
+    async def initialize(self, gateway: Gateway, params: dict[str, Any]) -> dict[str, Any]:
+        return await unified_initialize_result(gateway, self.access, params)
+
+    async def discover(self, gateway: Gateway) -> dict[str, Any]:
+        return discover_answer(*await _identity(gateway, self.access))
+
+    async def list(self, call: Call) -> dict[str, Any]:
+        return await _list(call)
+
+    def resource(self, uri: Any) -> tuple[ServerAccess, dict[str, Any]]:
+        server, own = _resource_of(self.access, uri)
+        return server, {"uri": own}
+
+    def prompt(self, name: Any) -> tuple[ServerAccess, dict[str, Any]]:
+        server, own = _prompt_of(self.access, name)
+        return server, {"name": own}
+
+    def completion(self, ref: Any) -> tuple[ServerAccess, dict[str, Any]]:
+        kind = ref.get("type") if isinstance(ref, dict) else None
+        if kind == "ref/prompt":
+            server, name = _prompt_of(self.access, ref.get("name"))
+            return server, {"ref": {**ref, "name": name}}
+        if kind == "ref/resource":
+            server, uri = _resource_of(self.access, ref.get("uri"))
+            return server, {"ref": {**ref, "uri": uri}}
+        raise ValueError("completion/complete needs a ref of type ref/prompt or ref/resource")
+
+    async def tool(self, gateway: Gateway, name: str) -> tuple[ServerAccess, str] | None:
+        return await _route_tool(gateway, self.access, name)
+
+    def refuse_unknown_tool(self, call: Call, name: str) -> dict[str, Any]:
+        return _refuse_unknown_tool(call.gateway, self.access, call.session, call.message, name)
+
+    def content(self, server: ServerAccess, item: Any) -> Any:
+        return unified_content(item, server.server_name)
+
+    async def unknown_method(self, call: Call) -> dict[str, Any]:
+        return error_response(
+            call.message.get("id"),
+            METHOD_NOT_FOUND,
+            f"Method not found: the unified endpoint does not serve {call.message.get('method')}",
         )
 
 
-async def _discover(request: _Request) -> dict[str, Any]:
-    return discover_answer(*await _identity(request.gateway, request.access))
-
-
-async def _list(request: _Request) -> dict[str, Any]:
+async def _list(request: Call) -> dict[str, Any]:
     """Every server's list in one page, each item renamed for the unified endpoint (a client
     cursor is ignored: there is never a next page)."""
     method = request.message["method"]
@@ -246,66 +248,6 @@ def _remember_tools(
     return gateway.tool_names.remember(server.server_id, server.server_name, tools)
 
 
-async def _read(request: _Request) -> dict[str, Any]:
-    server, uri = _resource_of(request.access, request.params.get("uri"))
-    answer = await request.forward(server, uri=uri)
-    if "contents" in answer:
-        answer["contents"] = with_unified_uris(answer["contents"], server.server_name)
-    return answer
-
-
-async def _subscribe(request: _Request) -> dict[str, Any]:
-    named = request.params.get("uri")
-    server, uri = _resource_of(request.access, named)
-    subscribing = request.message["method"] == "resources/subscribe"
-    change = subscribe_resource if subscribing else unsubscribe_resource
-    message = _with(request.message, uri=uri)
-    return await change(request.gateway, server, request.session, message, named)
-
-
-async def _get_prompt(request: _Request) -> dict[str, Any]:
-    server, name = _prompt_of(request.access, request.params.get("name"))
-    answer = await request.forward(server, name=name)
-    if isinstance(answer.get("messages"), list):
-        answer["messages"] = [
-            {**item, "content": unified_content(item.get("content"), server.server_name)}
-            if isinstance(item, dict) and "content" in item
-            else item
-            for item in answer["messages"]
-        ]
-    return answer
-
-
-async def _complete(request: _Request) -> dict[str, Any]:
-    ref = request.params.get("ref")
-    kind = ref.get("type") if isinstance(ref, dict) else None
-    if kind == "ref/prompt":
-        server, name = _prompt_of(request.access, ref.get("name"))
-        ref = {**ref, "name": name}
-    elif kind == "ref/resource":
-        server, uri = _resource_of(request.access, ref.get("uri"))
-        ref = {**ref, "uri": uri}
-    else:
-        raise ValueError("completion/complete needs a ref of type ref/prompt or ref/resource")
-    return await request.forward(server, ref=ref)
-
-
-_METHODS: dict[Any, Callable[[_Request], Awaitable[dict[str, Any]]]] = {
-    "server/discover": _discover,
-    **dict.fromkeys(_LISTS, _list),
-    "resources/read": _read,
-    "resources/subscribe": _subscribe,
-    "resources/unsubscribe": _subscribe,
-    "prompts/get": _get_prompt,
-    "completion/complete": _complete,
-}
-
-
-def _with(message: dict[str, Any], **params: Any) -> dict[str, Any]:
-    """The request as its server must see it: the same, with some params replaced."""
-    return {**message, "params": {**(message.get("params") or {}), **params}}
-
-
 def _resource_of(access: UnifiedAccess, uri: Any) -> tuple[ServerAccess, str]:
     """The server of a unified resource URI (or template) and the URI it knows."""
     return _owner(
@@ -344,29 +286,6 @@ def _owner(
 
 
 # -- tools/call --------------------------------------------------------------------------------
-
-
-async def _call_tool(
-    gateway: Gateway,
-    access: UnifiedAccess,
-    session: LiveSession,
-    message: dict[str, Any],
-    progress: ProgressSink | None,
-) -> dict[str, Any]:
-    """Route a tools/call to the server whose tool it names; the call itself is the server's."""
-    malformed = malformed_call(message)
-    if malformed is not None:
-        return refuse_call(gateway, access, session, message, malformed)
-    name = message["params"]["name"]
-    route = await _route_tool(gateway, access, name)
-    if route is None:
-        return _refuse_unknown_tool(gateway, access, session, message, name)
-    server, tool = route
-    response = await call_tool(gateway, server, session, _with(message, name=tool), progress)
-    result = response.get("result")
-    if isinstance(result, dict) and "content" in result:
-        result["content"] = with_unified_uris(result["content"], server.server_name)
-    return response
 
 
 async def _route_tool(
@@ -429,7 +348,7 @@ def _refuse_unknown_tool(
     if server is None:
         return refuse_call(gateway, access, session, message, reason, code=not_found)
     return refuse_call(
-        gateway, server, session, _with(message, name=natural[1]), reason, code=not_found
+        gateway, server, session, with_params(message, name=natural[1]), reason, code=not_found
     )
 
 
