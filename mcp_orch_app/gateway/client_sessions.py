@@ -163,6 +163,11 @@ class LiveSession:
     ended: bool = False
     listeners: list[Listener] = field(default_factory=list)
     """The open `subscriptions/listen` streams of a 2026-07-28 client."""
+    client_capabilities: dict[str, Any] = field(default_factory=dict)
+    """What the client announced in `initialize` (decides what it may be asked)."""
+    asks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    """Gateway request id -> the client's answer, of server requests relayed to the client
+    (gateway/client_requests.py)."""
     header_id: str = field(default_factory=new_session_secret, repr=False)
     """The secret the client names the session with (`mcp-session-id`, SSE `session_id`)."""
 

@@ -37,6 +37,7 @@ from mcp_types.version import (
     MODERN_PROTOCOL_VERSIONS,
 )
 
+from mcp_orch_app.gateway.client_requests import InputRelay, with_input_log
 from mcp_orch_app.gateway.client_sessions import LiveSession
 from mcp_orch_app.gateway.log_writer import LogWriterClosed
 from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, ServerAccess
@@ -234,13 +235,23 @@ async def forward_request(
     session: LiveSession,
     message: dict[str, Any],
     progress: ProgressSink | None,
+    inputs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """One request through the server's pooled upstream, with the server's timeout (the
-    client may cancel it with notifications/cancelled while it runs)."""
+    client may cancel it with notifications/cancelled while it runs). The server's requests
+    to its client during it go to this client (``progress`` is the request's own stream),
+    recorded in ``inputs``."""
     upstream = await gateway.upstream(access)
     request_id = message.get("id")
     call_key = (session.id.hex, _hashable(request_id))
     session.in_flight[call_key[1]] = (access.server_id, call_key)
+    relay = None
+    if not session.modern:  # a 2026-07-28 client has no server-to-client requests
+        # Named to the client on the unified endpoint (its sessions belong to no one server).
+        named = access.server_name if session.server_id is None else None
+        relay = InputRelay(session, progress, named, access.config.timeout_seconds)
+        if inputs is not None:
+            relay.records = inputs
     try:
         return await upstream.request(
             message["method"],
@@ -248,6 +259,7 @@ async def forward_request(
             timeout=access.config.timeout_seconds,
             on_notification=progress,
             call_key=call_key,
+            on_input=relay,
         )
     finally:
         session.in_flight.pop(call_key[1], None)
@@ -327,13 +339,15 @@ async def call_tool(
         return refuse_call(gateway, access, session, message, malformed)
     name, arguments = message["params"]["name"], message["params"].get("arguments")
     try:
+        inputs: list[dict[str, Any]] = []
         outcome = await run_tool_call(
             gateway,
             access,
             name,
             arguments,
-            lambda: forward_request(gateway, access, session, message, progress),
+            lambda: forward_request(gateway, access, session, message, progress, inputs),
             session=session,
+            inputs=inputs,
         )
     except UpstreamFailure as exc:
         return _failure_response(request_id, exc, access.config.redactor)
@@ -388,6 +402,7 @@ async def run_tool_call(
     *,
     session: LiveSession | None = None,
     client_name: str | None = None,
+    inputs: list[dict[str, Any]] | None = None,
 ) -> ToolCallOutcome:
     """The rules every tool call follows, whoever makes it (a client session, the unified
     endpoint, the REST/UI "call this tool" button), and its ToolCallLog row.
@@ -398,7 +413,8 @@ async def run_tool_call(
     UPSTREAM_UNAVAILABLE, JSON-RPC error -> UPSTREAM_ERROR, an ``isError`` result -> error;
     either one saying the server has no such tool -> TOOL_NOT_FOUND.
     Raises UpstreamFailure (after recording it) when the call got no answer. ``client_name``
-    names the caller in the log when there is no session.
+    names the caller in the log when there is no session; ``inputs`` lists what the server
+    asked the client during the call (logged with the result).
     """
 
     def record(
@@ -410,7 +426,7 @@ async def run_tool_call(
             session,
             name,
             arguments,
-            result,
+            with_input_log(result, inputs or [], status),
             status,
             code,
             text,

@@ -52,6 +52,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_orch_app.config import get_settings
+from mcp_orch_app.gateway.client_requests import (
+    STARTING_CLIENT,
+    client_can_answer,
+    deliver_answer,
+)
 from mcp_orch_app.gateway.client_sessions import (
     LISTEN_FLAG_KINDS,
     Listener,
@@ -404,18 +409,33 @@ async def _answer(
     message: dict[str, Any],
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Plain JSON, or an SSE stream of progress notifications ending with the response."""
+    """Plain JSON, or an SSE stream of progress notifications (and of the server's requests
+    to the client, gateway/client_requests.py) ending with the response. A request without a
+    progress token of a client that can be asked something is answered as JSON unless such a
+    request comes before the response."""
     params = message.get("params")
     meta = params.get("_meta") if isinstance(params, dict) else None
-    if not (isinstance(meta, dict) and meta.get("progressToken") is not None):
+    progress = isinstance(meta, dict) and meta.get("progressToken") is not None
+    if not progress and not client_can_answer(session):
         return _json(await _handle(gateway, access, session, message), headers=headers)
 
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     call = asyncio.create_task(_handle(gateway, access, session, message, events.put_nowait))
     call.add_done_callback(lambda _task: events.put_nowait(None))
+    first = None
+    if not progress:
+        try:
+            first = await events.get()
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        if first is None:
+            return _json(call.result(), headers=headers)
 
     async def stream() -> AsyncIterator[bytes]:
         try:
+            if first is not None:
+                yield _sse_event(first)
             while (event := await events.get()) is not None:
                 yield _sse_event(event)
             yield _sse_event(call.result())
@@ -436,6 +456,7 @@ async def _handle(
     progress: Any = None,
 ) -> dict[str, Any]:
     """The endpoint's answer, with a bug of ours answered as a JSON-RPC internal error."""
+    STARTING_CLIENT.set({} if session.modern else session.client_capabilities)
     try:
         return await handle_request(gateway, access, session, message, progress)
     except Exception:
@@ -501,7 +522,11 @@ async def _handshake_post(
 ) -> Response:
     method = message.get("method")
     if method is None:
-        return Response(status_code=202)  # a client's answer: we never ask clients anything
+        # A client's answer to a server request relayed to it (gateway/client_requests.py).
+        session = _named_session(gateway, access, request.headers.get(SESSION_HEADER))
+        if session is not None:
+            deliver_answer(session, message)
+        return Response(status_code=202)
     is_request = "id" in message
     if method == "initialize" and is_request:
         return await _initialize(request, gateway, access, message)
@@ -534,6 +559,7 @@ async def _initialize(
 ) -> Response:
     params = message.get("params")
     params = params if isinstance(params, dict) else {}
+    STARTING_CLIENT.set(_capabilities(params))
     try:
         result = await _initialize_result(gateway, access, params)
     except UpstreamFailure as exc:
@@ -547,11 +573,17 @@ async def _initialize(
         ip=_client_ip(request),
         protocol_version=result["protocolVersion"],
     )
+    session.client_capabilities = _capabilities(params)
     session.initialized = True
     return _json(
         {"jsonrpc": "2.0", "id": message["id"], "result": result},
         headers={SESSION_HEADER: session.header_id},
     )
+
+
+def _capabilities(params: dict[str, Any]) -> dict[str, Any]:
+    capabilities = params.get("capabilities")
+    return capabilities if isinstance(capabilities, dict) else {}
 
 
 async def _notification(gateway: Gateway, session: LiveSession, message: dict[str, Any]) -> None:
@@ -798,6 +830,7 @@ async def _sse_process(
 ) -> None:
     method = message.get("method")
     if method is None:
+        deliver_answer(session, message)
         return
     if "id" not in message:
         await _notification(gateway, session, message)
@@ -821,6 +854,7 @@ async def _sse_initialize(
 ) -> dict[str, Any]:
     params = message.get("params")
     params = params if isinstance(params, dict) else {}
+    STARTING_CLIENT.set(_capabilities(params))
     try:
         result = await _initialize_result(gateway, access, params)
     except UpstreamFailure as exc:
@@ -828,6 +862,7 @@ async def _sse_initialize(
     if session.protocol_version is None:
         version = negotiate_handshake_version(params.get("protocolVersion"))
         gateway.identify(session, params.get("clientInfo"), version)
+    session.client_capabilities = _capabilities(params)
     session.initialized = True
     return {"jsonrpc": "2.0", "id": message["id"], "result": result}
 

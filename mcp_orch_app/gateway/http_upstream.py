@@ -54,6 +54,7 @@ from mcp_orch_app.gateway.multiplexed_upstream import METHOD_NOT_FOUND, Multiple
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
     Era,
+    InputHandler,
     NotificationCallback,
     UpstreamConfig,
     UpstreamError,
@@ -424,11 +425,12 @@ class HttpUpstream(MultiplexedUpstream):
                 f"JSON{self._body_hint(body, what)}",
             ) from exc
 
-    def _dispatch_event(self, event: _SseEvent) -> None:
+    def _dispatch_event(self, event: _SseEvent, related: int | None = None) -> None:
+        """One SSE event's message; ``related``: the call whose POST stream carried it."""
         if event.event != "message" or not event.data:
             return
         try:
-            self._dispatch(self._parse(event.data, "an SSE event"))
+            self._dispatch(self._parse(event.data, "an SSE event"), related)
         except UpstreamError as exc:
             logger.warning("%s", exc)
 
@@ -479,8 +481,14 @@ class StreamableHttpUpstream(HttpUpstream):
         timeout: float,
         on_notification: NotificationCallback | None = None,
         call_key: Hashable | None = None,
+        on_input: InputHandler | None = None,
     ) -> dict[str, Any]:
-        options = {"timeout": timeout, "on_notification": on_notification, "call_key": call_key}
+        options = {
+            "timeout": timeout,
+            "on_notification": on_notification,
+            "call_key": call_key,
+            "on_input": on_input,
+        }
         try:
             result = await super().request(method, params, **options)
         except UpstreamError as exc:
@@ -649,7 +657,7 @@ class StreamableHttpUpstream(HttpUpstream):
             raise refusal
         if status < 300 and content_type.startswith("text/event-stream"):
             async for event in self._events(response, f"the answer to {method}"):
-                self._dispatch_event(event)
+                self._dispatch_event(event, request_id)
                 if self._answered(request_id):
                     return
             raise UpstreamUnavailable(

@@ -48,9 +48,11 @@ from mcp_types.version import (
     MODERN_PROTOCOL_VERSIONS,
 )
 
+from mcp_orch_app.gateway.client_requests import announced_capabilities
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
     Era,
+    InputHandler,
     NotificationCallback,
     Upstream,
     UpstreamCancelled,
@@ -120,6 +122,7 @@ class _Call:
     on_notification: NotificationCallback | None = None
     progress_token: Any = None
     call_key: Hashable | None = None
+    on_input: InputHandler | None = None
 
 
 class MultiplexedUpstream(Upstream):
@@ -140,6 +143,10 @@ class MultiplexedUpstream(Upstream):
         self._ids = itertools.count(1)
         self._calls: dict[int, _Call] = {}
         self._keys: dict[Hashable, int] = {}
+        self._relays: dict[Hashable, tuple[int | None, asyncio.Task[None]]] = {}
+        """The server's request id -> (the call it belongs to, the task asking the client)."""
+        self._attention: InputHandler | None = None
+        """Who gets the server's requests outside any call: the last caller that could answer."""
         self._envelope: dict[str, Any] | None = None
         self._ready = False
         self._gone = False
@@ -246,7 +253,7 @@ class MultiplexedUpstream(Upstream):
     async def _initialize(self) -> None:
         params = {
             "protocolVersion": LATEST_HANDSHAKE_VERSION,
-            "capabilities": {},
+            "capabilities": announced_capabilities(),
             "clientInfo": dict(CLIENT_INFO),
         }
         result = await self._call(
@@ -322,11 +329,14 @@ class MultiplexedUpstream(Upstream):
         timeout: float,
         on_notification: NotificationCallback | None = None,
         call_key: Hashable | None = None,
+        on_input: InputHandler | None = None,
     ) -> dict[str, Any]:
         if not self.healthy:
             raise UpstreamUnavailable(self._unavailable_reason())
         request_id = next(self._ids)
         params, caller_token = self._outgoing_params(params, request_id, on_notification)
+        if on_input is not None:
+            self._attention = on_input
         return await self._call(
             request_id,
             method,
@@ -335,6 +345,7 @@ class MultiplexedUpstream(Upstream):
             on_notification=on_notification if caller_token is not None else None,
             progress_token=caller_token,
             call_key=call_key,
+            on_input=on_input,
         )
 
     def _outgoing_params(
@@ -381,11 +392,18 @@ class MultiplexedUpstream(Upstream):
         progress_token: Any = None,
         call_key: Hashable | None = None,
         cancellable: bool = True,
+        on_input: InputHandler | None = None,
     ) -> dict[str, Any]:
         """Send a request under `request_id` and wait for the answer routed back to it."""
         loop = asyncio.get_running_loop()
         call = _Call(
-            method, timeout, loop.create_future(), on_notification, progress_token, call_key
+            method,
+            timeout,
+            loop.create_future(),
+            on_notification,
+            progress_token,
+            call_key,
+            on_input,
         )
         self._calls[request_id] = call
         if call_key is not None:
@@ -410,6 +428,7 @@ class MultiplexedUpstream(Upstream):
             self._calls.pop(request_id, None)
             if call_key is not None and self._keys.get(call_key) == request_id:
                 del self._keys[call_key]
+            self._end_relays(request_id)
             self._call_finished(request_id)
             self.last_used = time.monotonic()
 
@@ -460,24 +479,27 @@ class MultiplexedUpstream(Upstream):
 
     # -- what arrives ----------------------------------------------------------------------
 
-    def _dispatch(self, message: Any) -> None:
-        """Route one parsed JSON-RPC message or batch."""
+    def _dispatch(self, message: Any, related: int | None = None) -> None:
+        """Route one parsed JSON-RPC message or batch (``related``: the call whose response
+        stream carried it, when the transport says)."""
         for item in message if isinstance(message, list) else (message,):
             if not isinstance(item, dict):
                 continue
             try:
-                self._route(item)
+                self._route(item, related)
             except Exception:
                 # One malformed message must not take the connection down with it.
                 logger.exception("%s: could not route %.200r", self.config.name, item)
 
-    def _route(self, message: dict[str, Any]) -> None:
+    def _route(self, message: dict[str, Any], related: int | None = None) -> None:
         if "method" not in message:
             self._resolve(message)
         elif "id" in message:
-            self._answer_server_request(message)
+            self._answer_server_request(message, related)
         elif message["method"] == "notifications/progress":
             self._route_progress(message)
+        elif message["method"] == "notifications/cancelled":
+            self._cancel_relay(message.get("params"))
         elif message["method"] not in _NOT_PUBLISHED:
             self._publish(_untagged(message))
 
@@ -514,8 +536,26 @@ class MultiplexedUpstream(Upstream):
         except Exception:
             logger.exception("progress callback of %s failed", self.config.name)
 
-    def _answer_server_request(self, message: dict[str, Any]) -> None:
-        """Answer what the server asks of its client: mcp-orch has no human or model to ask."""
+    def _answer_server_request(self, message: dict[str, Any], related: int | None) -> None:
+        """What the server asks of its client goes to the gateway client it belongs to
+        (gateway/client_requests.py states the rule); with no one to ask, mcp-orch answers as
+        a client with no human or model behind it."""
+        found = self._asker(related)
+        if found is _AMBIGUOUS:
+            self._reply_error(
+                message,
+                INVALID_REQUEST,
+                f"mcp-orch cannot tell which of its clients {message['method']} is for: calls "
+                "of several clients are in flight on this shared connection, so it asks none",
+            )
+            return
+        call_id, handler = found
+        if handler is not None:
+            relay = asyncio.create_task(self._relay(handler, message))
+            key = _hashable_id(message["id"])
+            self._relays[key] = (call_id, relay)
+            relay.add_done_callback(lambda _task: self._relays.pop(key, None))
+            return
         method = message["method"]
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
         if method == "ping":
@@ -530,6 +570,69 @@ class MultiplexedUpstream(Upstream):
             }
         with contextlib.suppress(UpstreamUnavailable):
             self._send_soon(reply)
+
+    def _asker(self, related: int | None) -> Any:
+        """(the call, the handler) a server request goes to; (None, None): no one to ask;
+        _AMBIGUOUS: calls of several clients could have caused it."""
+        if related is not None and related in self._calls:
+            return related, self._calls[related].on_input
+        askers = [(rid, call) for rid, call in self._calls.items() if call.on_input is not None]
+        owners = {call.on_input.owner for _, call in askers if call.on_input is not None}
+        if len(owners) > 1:
+            return _AMBIGUOUS
+        if askers:
+            request_id, call = askers[-1]  # the newest call of the one client
+            return request_id, call.on_input
+        return None, self._attention
+
+    async def _relay(self, handler: InputHandler, message: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
+        try:
+            reply["result"] = await handler(message["method"], message.get("params"))
+        except UpstreamError as exc:
+            reply["error"] = exc.to_wire()
+        except asyncio.CancelledError:
+            reply["error"] = {
+                "code": REQUEST_CANCELLED,
+                "message": f"the call that caused {message['method']} ended",
+            }
+            with contextlib.suppress(UpstreamUnavailable):
+                self._send_soon(reply)
+            raise
+        except Exception:
+            logger.exception("%s: passing %s to the client failed", self.config.name, message)
+            reply["error"] = {"code": INTERNAL_ERROR, "message": "Internal error in mcp-orch"}
+        with contextlib.suppress(UpstreamUnavailable):
+            self._send_soon(reply)
+
+    def _end_relays(self, call_id: int) -> None:
+        """A call ended: its clients' pending answers are no longer awaited."""
+        for owner, relay in list(self._relays.values()):
+            if owner == call_id:
+                relay.cancel()
+
+    def _cancel_relay(self, params: Any) -> None:
+        """The server cancelled one of its own requests: stop asking the client."""
+        if isinstance(params, dict):
+            relay = self._relays.get(_hashable_id(params.get("requestId")))
+            if relay is not None:
+                relay[1].cancel()
+
+    def _reply_error(self, message: dict[str, Any], code: int, text: str) -> None:
+        reply = {"jsonrpc": "2.0", "id": message["id"], "error": {"code": code, "message": text}}
+        with contextlib.suppress(UpstreamUnavailable):
+            self._send_soon(reply)
+
+
+_AMBIGUOUS = object()
+
+INVALID_REQUEST = -32600
+INTERNAL_ERROR = -32603
+REQUEST_CANCELLED = -32800
+
+
+def _hashable_id(value: Any) -> Hashable:
+    return value if isinstance(value, str | int) else repr(value)
 
 
 _NOT_PUBLISHED = frozenset(

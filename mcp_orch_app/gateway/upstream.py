@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp_orch_app.models.enums import Transport
 from mcp_orch_app.security.redaction import Redactor, redactor_for
@@ -37,6 +37,20 @@ CLIENT_INFO: Mapping[str, str] = MappingProxyType({"name": "mcp-orch", "version"
 NotificationCallback = Callable[[dict[str, Any]], None]
 """Receives one JSON-RPC notification dict. Called on the connection's reader, in arrival order:
 it must not block (to do I/O, put the message on a queue)."""
+
+
+class InputHandler(Protocol):
+    """Answers the requests a server sends its client during one call (sampling, elicitation,
+    roots, ping), for the client session that made the call (gateway/client_requests.py)."""
+
+    @property
+    def owner(self) -> Hashable:
+        """The client session the handler asks (calls of one owner never need telling apart)."""
+        ...
+
+    async def __call__(self, method: str, params: Any) -> dict[str, Any]:
+        """The client's result; raises UpstreamError for the error the server must get."""
+        ...
 
 
 class Era(StrEnum):
@@ -227,13 +241,16 @@ class Upstream(ABC):
         timeout: float,
         on_notification: NotificationCallback | None = None,
         call_key: Hashable | None = None,
+        on_input: InputHandler | None = None,
     ) -> dict[str, Any]:
         """Send one request and return the raw `result` dict.
 
         `params` are plain MCP params: era-specific `_meta` is added here. A `progressToken`
         in `params._meta` routes the server's progress notifications for this call to
         `on_notification` (with the caller's own token). `call_key`, if given, names the call
-        for `cancel()`. Cancelling the awaiting task also cancels the call upstream.
+        for `cancel()`. Cancelling the awaiting task also cancels the call upstream. The
+        server's own requests during the call go to `on_input` (None: mcp-orch answers them
+        itself, as a client with nothing to ask).
 
         Raises UpstreamUnavailable, UpstreamTimeout (the call is not retried), UpstreamError
         (the server's JSON-RPC error) or UpstreamCancelled.
