@@ -4,8 +4,9 @@ and through mcp-orch, in both eras.
 The suite (`@modelcontextprotocol/conformance`, installed with Node 22 into .tools/conformance/
 by scripts/toolchain.sh's setup_conformance) ships its everything-server only as TypeScript
 source in its repository, not on npm; the reference here is `@modelcontextprotocol/server-everything`.
-It is run over streamable HTTP for the direct target and as a stdio upstream of mcp-orch's
-per-server streamable-HTTP endpoint for the gateway target. Whatever the reference itself fails
+It is run over streamable HTTP for the direct target, and mcp-orch's per-server
+streamable-HTTP endpoint is tested with it as a stdio upstream and with that same HTTP server as
+a streamable-HTTP upstream. Whatever the reference itself fails
 is no gateway fault: the gateway must pass exactly the scenarios the direct run passes, apart from
 KNOWN_GAPS, each of which must still fail (so the list can only shrink).
 
@@ -42,18 +43,23 @@ ERAS = {
 }
 
 GATEWAY = "gateway-stdio"
+GATEWAY_HTTP = "gateway-http"
 
 # (target, era, scenario) -> why mcp-orch still fails a scenario the reference passes directly.
 # Every entry must still fail through the gateway: trim the list when a gap is fixed.
 # The reference fails these directly too (a handshake-era server), so they are listed to say what
 # the gateway itself still lacks in the 2026-07-28 era; once fixed they move to GATEWAY_ADDS.
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    (GATEWAY, "2026-07-28", "server-stateless"): (
-        "issue 10 item 3: 2026-07-28 errors answered with HTTP 200 where the spec wants 404/400"
-    ),
-    (GATEWAY, "2026-07-28", "input-required-result-capability-check"): (
-        "issue 10 item 3: upstream requests carry empty clientCapabilities, not the client's"
-    ),
+    (target, "2026-07-28", scenario): why
+    for target in (GATEWAY, GATEWAY_HTTP)
+    for scenario, why in {
+        "server-stateless": (
+            "issue 10 item 3: 2026-07-28 errors answered with HTTP 200 where the spec wants 404/400"
+        ),
+        "input-required-result-capability-check": (
+            "issue 10 item 3: upstream requests carry empty clientCapabilities, not the client's"
+        ),
+    }.items()
 }
 
 # era -> scenarios the gateway passes although the reference fails them directly: what mcp-orch's
@@ -141,24 +147,27 @@ async def live(engine) -> AsyncIterator[LiveApp]:
         yield app
 
 
-def gateway_url(live: LiveApp, engine, make_person, everything_binary: Path) -> str:
-    """An anonymous project with server-everything as a stdio upstream: the suite sends no key."""
+def gateway_urls(live: LiveApp, engine, make_person, everything_binary: Path, reference) -> dict:
+    """target -> per-server endpoint of an anonymous project (the suite sends no key) with
+    server-everything as a stdio upstream and the direct reference as a streamable-HTTP one."""
     owner = make_person("owner")
+    upstreams = {
+        GATEWAY: ServerIn(
+            name="everything", command=str(everything_binary), args=["stdio"], timeout_seconds=20
+        ),
+        GATEWAY_HTTP: ServerIn(
+            name="everything-http",
+            transport=Transport.STREAMABLE_HTTP.value,
+            url=reference.url,
+            timeout_seconds=20,
+        ),
+    }
     with db.session_scope(engine) as s:
         project = projects.create_project(s, owner.actor, "conformance")
         projects.update_project(s, owner.actor, project.id, ProjectPatch(allow_anonymous=True))
-        servers.create_server(
-            s,
-            owner.actor,
-            project.id,
-            ServerIn(
-                name="everything",
-                command=str(everything_binary),
-                args=["stdio"],
-                timeout_seconds=20,
-            ),
-        )
-    return live.url(project.id, "everything")
+        for server in upstreams.values():
+            servers.create_server(s, owner.actor, project.id, server)
+    return {target: live.url(project.id, server.name) for target, server in upstreams.items()}
 
 
 def print_table(era: str, table: dict[str, dict[str, bool]]) -> None:
@@ -181,20 +190,25 @@ async def test_server_scenarios_through_the_gateway_match_direct(
     era, reference, live, engine, make_person, everything_binary, tmp_path
 ):
     cli, arguments = suite_or_skip(era)
-    url = gateway_url(live, engine, make_person, everything_binary)
-    table = {
-        "direct": await run_suite(cli, arguments, reference.url, tmp_path / "direct"),
-        GATEWAY: await run_suite(cli, arguments, url, tmp_path / "gateway"),
-    }
+    urls = gateway_urls(live, engine, make_person, everything_binary, reference)
+    table = {"direct": await run_suite(cli, arguments, reference.url, tmp_path / "direct")}
+    for target, url in urls.items():
+        table[target] = await run_suite(cli, arguments, url, tmp_path / target)
     print_table(era, table)
-    direct, gateway = table["direct"], table[GATEWAY]
-    assert set(gateway) == set(direct), "the suite ran different scenarios per target"
-    gaps = {name for (target, gap_era, name) in KNOWN_GAPS if (target, gap_era) == (GATEWAY, era)}
-    expected = {name for name, passed in direct.items() if passed} - gaps | GATEWAY_ADDS[era]
-    passes = {name for name, passed in gateway.items() if passed}
-    assert not expected - passes, f"fail through the gateway only: {sorted(expected - passes)}"
-    assert not passes & gaps, (
-        f"KNOWN_GAPS entries that now pass (remove them): {sorted(passes & gaps)}"
-    )
-    extra = passes - expected
-    assert not extra, f"pass through the gateway only: add them to GATEWAY_ADDS: {sorted(extra)}"
+    direct = table["direct"]
+    for target in urls:
+        gateway = table[target]
+        assert set(gateway) == set(direct), f"the suite ran other scenarios through {target}"
+        gaps = {
+            name
+            for (gap_target, gap_era, name) in KNOWN_GAPS
+            if (gap_target, gap_era) == (target, era)
+        }
+        expected = {name for name, passed in direct.items() if passed} - gaps | GATEWAY_ADDS[era]
+        passes = {name for name, passed in gateway.items() if passed}
+        assert not expected - passes, f"fail through {target} only: {sorted(expected - passes)}"
+        assert not passes & gaps, (
+            f"KNOWN_GAPS entries that now pass (remove them): {sorted(passes & gaps)}"
+        )
+        extra = passes - expected
+        assert not extra, f"pass through {target} only: add them to GATEWAY_ADDS: {sorted(extra)}"
