@@ -14,6 +14,7 @@ setup_started=$SECONDS
 setup_python requirements-test.txt
 setup_bun
 setup_chromium
+setup_conformance
 say "Tools ready in $((SECONDS - setup_started))s"
 # Chromium keeps its crash-report folder in $XDG_CONFIG_HOME (~/.config by default). Moved only
 # now: pip, above, must still read the user's ~/.config/pip.

