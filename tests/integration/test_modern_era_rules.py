@@ -230,3 +230,43 @@ async def test_a_real_sdk_modern_client_is_still_served(live, project, kind):
         seen = json.loads((await client.call_tool(tool_name(kind), {})).content[0].text)
     assert seen["io.modelcontextprotocol/protocolVersion"] == MODERN
     assert seen["io.modelcontextprotocol/clientInfo"]["name"] != "mcp-orch"
+
+
+def named(kind: str, tool: str) -> str:
+    return f"fixture__{tool}" if kind == "unified" else tool
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_missing_client_capability_is_400(live, project, kind):
+    """The upstream's -32021 for a capability the client did not declare reaches the client
+    with its data and the status the spec gives it (the suite's server-stateless)."""
+    status, body = await modern_post(
+        endpoint(live, project, kind),
+        project.key,
+        "tools/call",
+        {"name": named(kind, "test_missing_capability"), "arguments": {}, "_meta": meta()},
+        401,
+    )
+    assert (status, body["error"]["code"], body["id"]) == (400, -32021, 401), body
+    assert body["error"]["data"]["requiredCapabilities"] == {"sampling": {}}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_input_required_result_asks_only_for_what_the_client_declared(live, project, kind):
+    """The suite's input-required-result-capability-check: a client declaring sampling but not
+    elicitation gets an input-required result asking for sampling only."""
+    status, body = await modern_post(
+        endpoint(live, project, kind),
+        project.key,
+        "tools/call",
+        {
+            "name": named(kind, "test_input_required_result_capabilities"),
+            "arguments": {},
+            "_meta": meta(**{"io.modelcontextprotocol/clientCapabilities": {"sampling": {}}}),
+        },
+    )
+    assert status == 200, body
+    result = body["result"]
+    assert result["resultType"] == "input_required", result
+    methods = {ask["method"] for ask in result["inputRequests"].values()}
+    assert methods == {"sampling/createMessage"}
