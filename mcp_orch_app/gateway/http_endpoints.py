@@ -68,6 +68,7 @@ from mcp_orch_app.gateway.forwarding import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
+    METHOD_NOT_FOUND,
     PARSE_ERROR,
     UPSTREAM_UNAVAILABLE_ERROR,
     cancel_request,
@@ -92,6 +93,11 @@ _ENDPOINT_PATH = re.compile(
     r"/(?P<endpoint>mcp|sse|messages)$"
 )
 SESSION_HEADER = "mcp-session-id"
+REMOVED_IN_MODERN_ERA = frozenset(
+    {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+)
+"""Requests the 2026-07-28 era removed (its changelog): a modern client gets -32601 with 404
+for them, as from a server of that era; handshake-era clients keep them."""
 SSE_KEEPALIVE_SECONDS = 15.0
 
 _SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
@@ -417,7 +423,8 @@ async def _answer(
     meta = params.get("_meta") if isinstance(params, dict) else None
     progress = isinstance(meta, dict) and meta.get("progressToken") is not None
     if not progress and not client_can_answer(session):
-        return _json(await _handle(gateway, access, session, message), headers=headers)
+        answer = await _handle(gateway, access, session, message)
+        return _json(answer, _status_of(answer) if session.modern else 200, headers)
 
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     call = asyncio.create_task(_handle(gateway, access, session, message, events.put_nowait))
@@ -446,6 +453,14 @@ async def _answer(
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={**_SSE_HEADERS, **(headers or {})}
     )
+
+
+def _status_of(answer: dict[str, Any]) -> int:
+    """The HTTP status of a 2026-07-28 JSON answer: an error's code decides it, as the spec
+    and the SDK's own server say (-32601: 404; -32602, -32021, ...: 400); else 200."""
+    error = answer.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    return ERROR_CODE_HTTP_STATUS.get(code, 200) if isinstance(code, int) else 200
 
 
 async def _handle(
@@ -499,13 +514,19 @@ async def streamable_post(request: Request) -> Response:
             message = _parse(await request.body())
         except _Unacceptable as unacceptable:
             session = _named_session(gateway, access, request.headers.get(SESSION_HEADER))
-            return _json(_refuse_unacceptable(gateway, access, session, unacceptable))
-        version = request.headers.get("mcp-protocol-version")
-        if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            answer = _refuse_unacceptable(gateway, access, session, unacceptable)
+            return _json(answer, _status_of(answer) if _modern(request) else 200)
+        if _modern(request):
             return await _modern_post(request, gateway, access, message)
         return await _handshake_post(request, gateway, access, message)
     except _Refused as refused:
         return refused.response
+
+
+def _modern(request: Request) -> bool:
+    """Whether the request is of the 2026-07-28 era (its version header names no handshake)."""
+    version = request.headers.get("mcp-protocol-version")
+    return version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
 
 
 def _named_session(
@@ -613,6 +634,10 @@ async def _modern_post(
             _log_protocol_refusal(gateway, access, message, request, verdict.message)
         error = error_response(message["id"], verdict.code, verdict.message, verdict.data)
         return _json(error, ERROR_CODE_HTTP_STATUS.get(verdict.code, 200))
+    if message["method"] in REMOVED_IN_MODERN_ERA:
+        reason = f"Method not found: {message['method']} does not exist in protocol version "
+        reason += f"{verdict.protocol_version}"
+        return _json(error_response(message["id"], METHOD_NOT_FOUND, reason), 404)
     session = gateway.modern_session(
         access,
         message["params"]["_meta"],
@@ -671,7 +696,7 @@ async def _listen(
     wanted = message["params"].get("notifications")
     if not isinstance(wanted, dict):
         reason = "subscriptions/listen needs a notifications filter object"
-        return _json(error_response(request_id, INVALID_PARAMS, reason))
+        return _json(error_response(request_id, INVALID_PARAMS, reason), 400)
     if not isinstance(access, UnifiedAccess):
         # A server's list changes pass only if it says it sends them.
         try:

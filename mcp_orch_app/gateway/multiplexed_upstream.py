@@ -97,6 +97,36 @@ def _envelope(version: str) -> dict[str, Any]:
     }
 
 
+ROUTABLE_CLIENT_CAPABILITIES = ("sampling", "elicitation", "roots")
+"""The client capabilities a 2026-07-28 upstream may be told of: what it asks for with them
+comes back in an input-required result of the client's own request, which the gateway passes
+to that client as it came (and the client's retry, with its inputResponses, back)."""
+
+
+def stamped_envelope(version: str, client_meta: Any) -> dict[str, Any]:
+    """The `_meta` envelope of one request to a 2026-07-28 upstream speaking ``version``: the
+    calling client's clientInfo and its capabilities as far as the gateway routes them back
+    (ROUTABLE_CLIENT_CAPABILITIES), and its logLevel; mcp-orch's own clientInfo and no
+    capabilities for what has no such client (a handshake-era client, mcp-orch itself), so a
+    server never asks for input no one could give."""
+    envelope = _envelope(version)
+    if not isinstance(client_meta, dict):
+        return envelope
+    info = client_meta.get(CLIENT_INFO_META_KEY)
+    if isinstance(info, dict):
+        envelope[CLIENT_INFO_META_KEY] = info
+    capabilities = client_meta.get(CLIENT_CAPABILITIES_META_KEY)
+    if isinstance(capabilities, dict):
+        envelope[CLIENT_CAPABILITIES_META_KEY] = {
+            name: value
+            for name in ROUTABLE_CLIENT_CAPABILITIES
+            if isinstance(value := capabilities.get(name), dict)
+        }
+    if isinstance(level := client_meta.get(LOG_LEVEL_META_KEY), str):
+        envelope[LOG_LEVEL_META_KEY] = level
+    return envelope
+
+
 def _supported_versions(exc: UpstreamError) -> list[str] | None:
     """The versions a -32022 (unsupported protocol version) error names, if it names any."""
     if exc.code != UNSUPPORTED_PROTOCOL_VERSION or not isinstance(exc.data, dict):
@@ -356,8 +386,8 @@ class MultiplexedUpstream(Upstream):
     ) -> tuple[dict[str, Any] | None, Any]:
         """The params as this upstream must see them, and the caller's progress token.
 
-        Copies only what it changes: the era's `_meta` envelope (added for modern upstreams,
-        removed for handshake-era ones, which refuse it), and the progress token (replaced by
+        Copies only what it changes: the era's `_meta` envelope (for modern upstreams the
+        calling client's, `stamped_envelope`; removed for handshake-era ones, which refuse it), and the progress token (replaced by
         the request id, unique on this connection; dropped when no one listens for progress).
         """
         meta = params.get("_meta") if params else None
@@ -370,7 +400,7 @@ class MultiplexedUpstream(Upstream):
         else:
             caller_token = None
         if self._envelope is not None:
-            meta.update(self._envelope)
+            meta.update(stamped_envelope(self.protocol_version or LATEST_MODERN_VERSION, meta))
         else:
             for key in _ENVELOPE_KEYS:
                 meta.pop(key, None)
