@@ -26,6 +26,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from mcp_orch_app.gateway.namespace import SessionNames
 from mcp_orch_app.models.enums import ClientTransport
 
 _KNOWN_CLIENTS: tuple[tuple[str, str], ...] = (
@@ -168,6 +169,8 @@ class LiveSession:
     asks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     """Gateway request id -> the client's answer, of server requests relayed to the client
     (gateway/client_requests.py)."""
+    unified_names: SessionNames | None = None
+    """The bare names a unified session was shown (gateway/namespace.py, "Bare names")."""
     header_id: str = field(default_factory=new_session_secret, repr=False)
     """The secret the client names the session with (`mcp-session-id`, SSE `session_id`)."""
 

@@ -103,15 +103,15 @@ class Route(Protocol):
         """The server of a resource URI (ValueError: none)."""
         ...
 
-    def prompt(self, name: Any) -> Owner:
+    async def prompt(self, call: Call, name: Any) -> Owner:
         """The server of a prompt name (ValueError: none)."""
         ...
 
-    def completion(self, ref: Any) -> Owner:
+    async def completion(self, call: Call, ref: Any) -> Owner:
         """The server of a completion/complete ref (ValueError: none)."""
         ...
 
-    async def tool(self, gateway: Gateway, name: str) -> tuple[ServerAccess, str] | None:
+    async def tool(self, call: Call, name: str) -> tuple[ServerAccess, str] | None:
         """The server of a tool name and the tool's own name there (None: no such tool)."""
         ...
 
@@ -158,13 +158,13 @@ class ServerRoute:
     def resource(self, uri: Any) -> Owner:
         return self.access, {}
 
-    def prompt(self, name: Any) -> Owner:
+    async def prompt(self, call: Call, name: Any) -> Owner:
         return self.access, {}
 
-    def completion(self, ref: Any) -> Owner:
+    async def completion(self, call: Call, ref: Any) -> Owner:
         return self.access, {}
 
-    async def tool(self, gateway: Gateway, name: str) -> tuple[ServerAccess, str] | None:
+    async def tool(self, call: Call, name: str) -> tuple[ServerAccess, str] | None:
         return self.access, name  # the server says whether it has it
 
     def refuse_unknown_tool(self, call: Call, name: str) -> dict[str, Any]:
@@ -269,7 +269,7 @@ async def _subscribe(call: Call) -> dict[str, Any]:
 
 
 async def _get_prompt(call: Call) -> dict[str, Any]:
-    server, params = call.route.prompt(call.params.get("name"))
+    server, params = await call.route.prompt(call, call.params.get("name"))
     answer = await call.forward(server, **params)
     if isinstance(answer.get("messages"), list):
         answer["messages"] = [
@@ -282,7 +282,7 @@ async def _get_prompt(call: Call) -> dict[str, Any]:
 
 
 async def _complete(call: Call) -> dict[str, Any]:
-    server, params = call.route.completion(call.params.get("ref"))
+    server, params = await call.route.completion(call, call.params.get("ref"))
     return await call.forward(server, **params)
 
 
@@ -293,7 +293,7 @@ async def _call_tool(call: Call) -> dict[str, Any]:
     if malformed is not None:
         return refuse_call(call.gateway, call.access, call.session, call.message, malformed)
     name = call.message["params"]["name"]
-    owner = await call.route.tool(call.gateway, name)
+    owner = await call.route.tool(call, name)
     if owner is None:
         return call.route.refuse_unknown_tool(call, name)
     server, tool = owner

@@ -38,11 +38,11 @@ from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, client_identity
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
-from mcp_orch_app.gateway.namespace import ToolNames
+from mcp_orch_app.gateway.namespace import ToolNames, prefixed_name
 from mcp_orch_app.gateway.pool import UpstreamPool
 from mcp_orch_app.gateway.unified_sessions import UnifiedSessions
 from mcp_orch_app.gateway.upstream import Upstream, UpstreamConfig
-from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory
+from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory, UnifiedNaming
 from mcp_orch_app.services.access_events import add_access_listener
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
 from mcp_orch_app.services.instances import (
@@ -51,7 +51,7 @@ from mcp_orch_app.services.instances import (
     heartbeat,
     register_instance,
 )
-from mcp_orch_app.services.mcp_access import McpGrant, authorize_mcp_client, enabled_server_ids
+from mcp_orch_app.services.mcp_access import McpGrant, authorize_mcp_client, unified_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ class UnifiedAccess:
     api_key_id: uuid.UUID | None
     servers: tuple[ServerAccess, ...]
     bearer: str | None = field(default=None, repr=False)
+    naming: UnifiedNaming = UnifiedNaming.PREFIXED
+    """How tools and prompts are named (gateway/namespace.py)."""
     server_id: None = None
     """The endpoint is no one server: its sessions and refused calls name none."""
     server_name: None = None
@@ -123,6 +125,7 @@ def _access_of(grant: McpGrant, unified: bool, bearer: str | None) -> EndpointAc
         api_key_id=grant.api_key_id,
         servers=servers,
         bearer=bearer,
+        naming=grant.unified_naming,
     )
 
 
@@ -158,6 +161,7 @@ class Gateway:
         self._by_server: dict[str, set[LiveSession]] = {}
         self.unified = UnifiedSessions()
         self.tool_names = ToolNames()
+        self.prompt_names = ToolNames(prefixed_name)
         self._fanned_out: set[str] = set()
         self._remove_listener = None
         self._reaper: asyncio.Task[None] | None = None
@@ -256,12 +260,13 @@ class Gateway:
         ours = [sid for sid, pid in self._server_projects.items() if pid == project_id]
         if not ours and not self.unified.has_sessions(project_id):
             return
-        enabled = {str(sid) for sid in await run_db(enabled_server_ids, project_id)}
+        ids, naming = await run_db(unified_catalog, project_id)
+        enabled = {str(sid) for sid in ids}
         for server_id in ours:
             if server_id not in enabled:
                 del self._server_projects[server_id]
                 await self.pool.stop(server_id, "the server was disabled or deleted")
-        self.unified.servers_now(project_id, frozenset(enabled))
+        self.unified.servers_now(project_id, frozenset(enabled), naming)
 
     # -- upstreams -------------------------------------------------------------------------
 
@@ -282,6 +287,8 @@ class Gateway:
         sessions of its project that want it."""
         if message.get("method") == "notifications/tools/list_changed":
             self.tool_names.forget(server_id)
+        elif message.get("method") == "notifications/prompts/list_changed":
+            self.prompt_names.forget(server_id)
         for session in self._by_server.get(server_id, ()):
             session.offer(message)
         config = self.pool.config_of(server_id)

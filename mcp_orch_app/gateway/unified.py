@@ -8,7 +8,11 @@ project behind one MCP endpoint (PRODUCT.md, "MCP endpoints"; names: gateway/nam
   asked at once, each within its own timeout, following its `nextCursor` pages (bounded); the
   answer is one page. A server that cannot start, fails or times out is left out of the answer
   and reported (server log, at most once a minute); it never breaks the other servers.
-- `tools/call` of `{server}__{tool}` goes to that server through `forwarding.call_tool` with
+- names follow the project's naming setting (`UnifiedAccess.naming`): ``{server}__{name}``
+  always, or bare names when one server offers them (gateway/namespace.py says how they stay
+  stable; the session's `SessionNames` lives on its `LiveSession`). A call of
+  ``{server}__{tool}`` resolves in both settings.
+- `tools/call` of `{server}__{tool}` (or of its bare name) goes to that server through `forwarding.call_tool` with
   that server's access: a disabled tool is refused (TOOL_DISABLED), the ToolCallLog row names
   the real server and tool and the unified session. An unknown name is an invalid-params
   error, logged (INVALID_PARAMETERS).
@@ -31,7 +35,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mcp_orch_app.gateway.client_sessions import LiveSession
 from mcp_orch_app.gateway.forwarding import (
     METHOD_NOT_FOUND,
     discover_answer,
@@ -44,8 +47,13 @@ from mcp_orch_app.gateway.log_writer import LogWriterClosed
 from mcp_orch_app.gateway.namespace import (
     RESOURCE_SCHEME,
     SEPARATOR,
+    Offer,
+    SessionNames,
+    ToolNames,
+    assign_names,
+    bare_holders,
+    may_be_bare,
     may_name_tool_of,
-    prefixed_name,
     split_prefixed_name,
     split_unified_uri,
     unified_content,
@@ -60,7 +68,7 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamFailure,
     list_every_page,
 )
-from mcp_orch_app.models.enums import LogLevel, ServerLogCategory, ToolCallErrorCode
+from mcp_orch_app.models.enums import LogLevel, ServerLogCategory, ToolCallErrorCode, UnifiedNaming
 
 if TYPE_CHECKING:
     from mcp_orch_app.gateway.methods import Call
@@ -133,10 +141,16 @@ def _subscribable(upstream: Upstream) -> bool:
 
 def _instructions(access: UnifiedAccess, reachable: Iterable[tuple[ServerAccess, Upstream]]) -> str:
     names = ", ".join(server.server_name for server in access.servers) or "none yet"
+    if access.naming is UnifiedNaming.BARE:
+        naming = (
+            "Tools and prompts keep their own names when one server offers them and are named "
+            f"<server>{SEPARATOR}<name> when more do (<server>{SEPARATOR}<name> always works)"
+        )
+    else:
+        naming = f"Tools and prompts are named <server>{SEPARATOR}<name>"
     parts = [
         f"The MCP servers of the mcp-orch project {access.project_name!r} ({names}) behind one "
-        f"endpoint. Tools and prompts are named <server>{SEPARATOR}<name>, resource URIs are "
-        f"{RESOURCE_SCHEME}:<server>/<the server's URI>."
+        f"endpoint. {naming}, resource URIs are {RESOURCE_SCHEME}:<server>/<the server's URI>."
     ]
     parts.extend(
         f"[{server.server_name}] {upstream.instructions}"
@@ -170,25 +184,25 @@ class UnifiedRoute:
         server, own = _resource_of(self.access, uri)
         return server, {"uri": own}
 
-    def prompt(self, name: Any) -> tuple[ServerAccess, dict[str, Any]]:
-        server, own = _prompt_of(self.access, name)
+    async def prompt(self, call: Call, name: Any) -> tuple[ServerAccess, dict[str, Any]]:
+        server, own = await _prompt_of(call, name)
         return server, {"name": own}
 
-    def completion(self, ref: Any) -> tuple[ServerAccess, dict[str, Any]]:
+    async def completion(self, call: Call, ref: Any) -> tuple[ServerAccess, dict[str, Any]]:
         kind = ref.get("type") if isinstance(ref, dict) else None
         if kind == "ref/prompt":
-            server, name = _prompt_of(self.access, ref.get("name"))
+            server, name = await _prompt_of(call, ref.get("name"))
             return server, {"ref": {**ref, "name": name}}
         if kind == "ref/resource":
             server, uri = _resource_of(self.access, ref.get("uri"))
             return server, {"ref": {**ref, "uri": uri}}
         raise ValueError("completion/complete needs a ref of type ref/prompt or ref/resource")
 
-    async def tool(self, gateway: Gateway, name: str) -> tuple[ServerAccess, str] | None:
-        return await _route_tool(gateway, self.access, name)
+    async def tool(self, call: Call, name: str) -> tuple[ServerAccess, str] | None:
+        return await _route_tool(call, name)
 
     def refuse_unknown_tool(self, call: Call, name: str) -> dict[str, Any]:
-        return _refuse_unknown_tool(call.gateway, self.access, call.session, call.message, name)
+        return _refuse_unknown_tool(call, name)
 
     def content(self, server: ServerAccess, item: Any) -> Any:
         return unified_content(item, server.server_name)
@@ -212,40 +226,149 @@ async def _list(request: Call) -> dict[str, Any]:
             return []
         return await list_every_page(upstream, method, key, server.config.timeout_seconds)
 
+    answered = [
+        (server, listed)
+        for server, _upstream, listed in await _on_servers(
+            request.gateway, request.access.servers, pages
+        )
+    ]
+    names = _named(request, _NAMED[method], answered) if method in _NAMED else None
+
+    def rename(server: ServerAccess, original: str) -> str | None:
+        if names is None:
+            return unified_uri(server.server_name, original)
+        return names.get((server.server_id, original))
+
     items: list[dict[str, Any]] = []
     taken: set[str] = set()
-    for server, _upstream, listed in await _on_servers(
-        request.gateway, request.access.servers, pages
-    ):
-        rename = _renamer(request.gateway, method, server, listed)
+    for server, listed in answered:
         for item in listed:
             original = item.get(member)
-            name = rename(original) if isinstance(original, str) else None
+            name = rename(server, original) if isinstance(original, str) else None
             if name is not None and name not in taken:
                 taken.add(name)
                 items.append({**item, member: name})
     return {key: items}
 
 
-def _renamer(
-    gateway: Gateway, method: str, server: ServerAccess, listed: list[dict[str, Any]]
-) -> Callable[[str], str | None]:
-    """How the items of one server's list are named here (None: left out)."""
-    if method == "prompts/list":
-        return lambda name: prefixed_name(server.server_name, name)
-    if method != "tools/list":
-        return lambda uri: unified_uri(server.server_name, uri)
-    index = _remember_tools(gateway, server, listed)
-    # A tool that lost its unified name to another (a hash collision) is not in `names`.
-    names = {tool: name for name, tool in index.items()}
-    return lambda tool: None if tool in server.disabled_tools else names.get(tool)
+_NAMED = {"tools/list": "tools", "prompts/list": "prompts"}
+
+
+def _cache(gateway: Gateway, kind: str) -> ToolNames:
+    return gateway.tool_names if kind == "tools" else gateway.prompt_names
+
+
+def _own_names(listed: Iterable[dict[str, Any]]) -> list[str]:
+    return [item["name"] for item in listed if isinstance(item.get("name"), str)]
+
+
+def _named(
+    call: Call, kind: str, answered: Sequence[tuple[ServerAccess, list[dict[str, Any]]]]
+) -> dict[tuple[str, str], str]:
+    """(server id, own name) -> the name the client sees, for the servers that answered;
+    servers left out count with their last list (gateway/namespace.py, "Bare names")."""
+    access = _unified(call)
+    cache = _cache(call.gateway, kind)
+    offers: list[Offer] = []
+    prefixed: dict[tuple[str, str], str] | None = {} if kind == "tools" else None
+    for server, listed in answered:
+        own = _own_names(listed)
+        index = cache.remember(server.server_id, server.server_name, own)
+        offered = own
+        if prefixed is not None:
+            # A tool that lost its unified name to another (a hash collision) has none here.
+            prefixed.update({(server.server_id, tool): name for name, tool in index.items()})
+            offered = [tool for tool in own if tool not in server.disabled_tools]
+        offers.append(Offer(server.server_id, server.server_name, offered, own))
+    answering = {server.server_id for server, _ in answered}
+    offers.extend(_last_lists(call.gateway, kind, access, but=answering))
+    servers = [server.server_name for server in access.servers]
+    return assign_names(kind, access.naming, offers, servers, _seen(call), prefixed)
+
+
+def _unified(call: Call) -> UnifiedAccess:
+    access = call.access
+    assert isinstance(access, UnifiedAccess)
+    return access
+
+
+def _last_lists(
+    gateway: Gateway, kind: str, access: UnifiedAccess, *, but: set[str] | None = None
+) -> list[Offer]:
+    """The last lists of the endpoint's servers (but those in ``but``), as offers of nothing:
+    they only decide which names collide."""
+    cache = _cache(gateway, kind)
+    offers = []
+    for server in access.servers:
+        names = cache.names(server.server_id, server.server_name)
+        if names is not None and server.server_id not in (but or ()):
+            offers.append(Offer(server.server_id, server.server_name, (), names))
+    return offers
+
+
+def _seen(call: Call) -> SessionNames | None:
+    """What the client's session was shown (None: prefixed names, or a session-less
+    2026-07-28 client, whose names are a function of the servers' lists alone)."""
+    naming = _unified(call).naming
+    if naming is not UnifiedNaming.BARE or call.session.modern:
+        return None
+    seen = call.session.unified_names
+    if seen is None or seen.naming is not naming:
+        seen = call.session.unified_names = SessionNames(naming)
+    return seen
+
+
+def _pinned(call: Call, kind: str, name: str) -> tuple[bool, ServerAccess | None]:
+    """Whether the session knows ``name`` as a bare name, and the server it means (None:
+    that server is no longer on the endpoint, and the name means nothing else)."""
+    seen = _seen(call)
+    key = seen.of(kind).bare.get(name) if seen is not None else None
+    if key is None:
+        return False, None
+    return True, next((s for s in _unified(call).servers if s.server_id == key[0]), None)
+
+
+async def _bare_owner(call: Call, kind: str, name: str) -> tuple[ServerAccess, str] | None:
+    """The one server whose last list has ``name`` (listing the servers not listed yet, or
+    all of them when none has it); None when none or more than one has it."""
+    access = _unified(call)
+    holders = await _holders(call.gateway, kind, access, name)
+    if len(holders) != 1:
+        return None
+    server = next(s for s in access.servers if s.server_id == holders[0])
+    seen = _seen(call)
+    if seen is not None and not seen.full():
+        seen.of(kind).bare.setdefault(name, (server.server_id, name))
+    return server, name
 
 
 def _remember_tools(
     gateway: Gateway, server: ServerAccess, listed: list[dict[str, Any]]
 ) -> dict[str, str]:
-    tools = (tool["name"] for tool in listed if isinstance(tool.get("name"), str))
-    return gateway.tool_names.remember(server.server_id, server.server_name, tools)
+    return gateway.tool_names.remember(server.server_id, server.server_name, _own_names(listed))
+
+
+async def _holders(gateway: Gateway, kind: str, access: UnifiedAccess, name: str) -> list[str]:
+    """The servers whose last list has the bare ``name``; the servers never listed are listed
+    first, and every server again when none has it (a name added since)."""
+    cache = _cache(gateway, kind)
+    servers = [server.server_name for server in access.servers]
+    holders = bare_holders(kind, name, _last_lists(gateway, kind, access), servers)
+    unlisted = [s for s in access.servers if cache.names(s.server_id, s.server_name) is None]
+    if not holders and not unlisted and may_be_bare(kind, name, servers):
+        unlisted = list(access.servers)
+    if not unlisted or not may_be_bare(kind, name, servers):
+        return holders
+    method = f"{kind}/list"
+
+    async def relist(server: ServerAccess, upstream: Upstream) -> None:
+        listed: list[dict[str, Any]] = []
+        if kind in upstream.capabilities:
+            listed = await list_every_page(upstream, method, kind, server.config.timeout_seconds)
+        cache.remember(server.server_id, server.server_name, _own_names(listed))
+
+    await _on_servers(gateway, unlisted, relist)
+    return bare_holders(kind, name, _last_lists(gateway, kind, access), servers)
 
 
 def _resource_of(access: UnifiedAccess, uri: Any) -> tuple[ServerAccess, str]:
@@ -259,14 +382,49 @@ def _resource_of(access: UnifiedAccess, uri: Any) -> tuple[ServerAccess, str]:
     )
 
 
-def _prompt_of(access: UnifiedAccess, name: Any) -> tuple[ServerAccess, str]:
+async def _prompt_of(call: Call, name: Any) -> tuple[ServerAccess, str]:
     """The server of a unified prompt name and the prompt's own name."""
-    return _owner(
-        access,
-        name,
-        split_prefixed_name,
-        f"Unknown prompt {name!r}: prompts here are named <server>{SEPARATOR}<prompt>; "
-        "prompts/list shows them",
+    access = _unified(call)
+    bare = access.naming is UnifiedNaming.BARE and isinstance(name, str)
+    if bare:
+        known, server = _pinned(call, "prompts", name)
+        if known:
+            if server is None:
+                raise ValueError(f"Unknown prompt {name!r}: its server left this endpoint")
+            return server, name
+    parts = split_prefixed_name(name) if isinstance(name, str) else None
+    server = access.server(parts[0]) if parts is not None else None
+    if parts is not None and server is not None:
+        return server, parts[1]
+    if bare:
+        owner = await _bare_owner(call, "prompts", name)
+        if owner is not None:
+            return owner
+    raise ValueError(_unknown_text(call, "prompts", name))
+
+
+def _unknown_text(call: Call, kind: str, name: Any) -> str:
+    """Why a tool or prompt name names nothing here."""
+    access = _unified(call)
+    singular = kind[:-1]
+    if access.naming is not UnifiedNaming.BARE:
+        return (
+            f"Unknown {singular} {name!r}: {kind} here are named "
+            f"<server>{SEPARATOR}<{singular}>; {kind}/list shows them"
+        )
+    servers = [server.server_name for server in access.servers]
+    offers = _last_lists(call.gateway, kind, access)
+    holders = bare_holders(kind, name, offers, servers) if isinstance(name, str) else []
+    if len(holders) > 1:
+        choices = " or ".join(
+            f"{server.server_name}{SEPARATOR}{name}"
+            for server in access.servers
+            if server.server_id in holders
+        )
+        return f"The {singular} name {name!r} is offered by more than one server: call {choices}"
+    return (
+        f"Unknown {singular} {name!r}: {kind} here have their own name when one server offers "
+        f"them, else <server>{SEPARATOR}<{singular}>; {kind}/list shows them"
     )
 
 
@@ -288,11 +446,27 @@ def _owner(
 # -- tools/call --------------------------------------------------------------------------------
 
 
-async def _route_tool(
+async def _route_tool(call: Call, name: str) -> tuple[ServerAccess, str] | None:
+    """The server and tool a unified tool name stands for: in bare mode the bare name the
+    session knows, then the prefixed name, then the one server that lists the bare name."""
+    access = _unified(call)
+    bare = access.naming is UnifiedNaming.BARE
+    if bare:
+        known, server = _pinned(call, "tools", name)
+        if known:
+            return (server, name) if server is not None else None
+    found = await _route_prefixed_tool(call.gateway, access, name)
+    if found is not None or not bare:
+        return found
+    return await _bare_owner(call, "tools", name)
+
+
+async def _route_prefixed_tool(
     gateway: Gateway, access: UnifiedAccess, name: str
 ) -> tuple[ServerAccess, str] | None:
-    """The server and tool a unified tool name stands for, from the servers' tool lists (listed
-    again when the name is not in the last listing: a new tool, another process's client).
+    """The server and tool a prefixed tool name stands for, from the servers' tool lists
+    (listed again when the name is not in the last listing: a new tool, another process's
+    client).
 
     A server that cannot be listed now gets the call anyway when the name splits into its name
     and a tool: the call then fails and is logged as that server's (not as an unknown tool).
@@ -329,19 +503,19 @@ def _known_tool(
     return None
 
 
-def _refuse_unknown_tool(
-    gateway: Gateway,
-    access: UnifiedAccess,
-    session: LiveSession,
-    message: dict[str, Any],
-    name: str,
-) -> dict[str, Any]:
-    """The invalid-params error for a name no server has; logged as the named server's call
-    when the name starts with one, else as a call of no server."""
-    reason = (
-        f"Unknown tool {name!r}: the tools of this unified endpoint are named "
-        f"<server>{SEPARATOR}<tool>; tools/list shows them"
-    )
+def _refuse_unknown_tool(call: Call, name: str) -> dict[str, Any]:
+    """The invalid-params error for a name no server has (or, in bare mode, more than one
+    has); logged as the named server's call when the name starts with one, else as a call of
+    no server."""
+    gateway, session, message = call.gateway, call.session, call.message
+    access = _unified(call)
+    if access.naming is UnifiedNaming.BARE:
+        reason = _unknown_text(call, "tools", name)
+    else:
+        reason = (
+            f"Unknown tool {name!r}: the tools of this unified endpoint are named "
+            f"<server>{SEPARATOR}<tool>; tools/list shows them"
+        )
     natural = split_prefixed_name(name)
     server = access.server(natural[0]) if natural is not None else None
     not_found = ToolCallErrorCode.TOOL_NOT_FOUND

@@ -10,6 +10,7 @@ from mcp_orch_app.models.enums import (
     ServerStatus,
     ToolCallStatus,
     Transport,
+    UnifiedNaming,
     WorkerRunStatus,
     WorkerRunTrigger,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "ToolCallStatus",
     "ToolPreference",
     "Transport",
+    "UnifiedNaming",
     "User",
     "WorkerConfig",
     "WorkerRun",

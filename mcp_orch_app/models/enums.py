@@ -17,6 +17,15 @@ class Role(StrEnum):
         return {Role.REPORTER: 1, Role.DEVELOPER: 2, Role.OWNER: 3}[self]
 
 
+class UnifiedNaming(StrEnum):
+    """How a project's unified endpoint names its servers' tools and prompts
+    (gateway/namespace.py): always ``{server}__{name}``, or the bare name when only one server
+    offers it."""
+
+    PREFIXED = "prefixed"
+    BARE = "bare"
+
+
 class InvitedAs(StrEnum):
     INDIVIDUAL = "individual"
     TEAM_MEMBER = "team_member"

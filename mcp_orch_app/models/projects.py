@@ -9,7 +9,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from mcp_orch_app.models.base import created_at_field, enum_field, uuid_pk
-from mcp_orch_app.models.enums import InvitedAs, Role
+from mcp_orch_app.models.enums import InvitedAs, Role, UnifiedNaming
 
 
 class Project(SQLModel, table=True):
@@ -21,6 +21,12 @@ class Project(SQLModel, table=True):
     # Closed by default: MCP clients need a project API key unless the owner opens it.
     allow_anonymous: bool = Field(default=False)
     unified_enabled: bool = Field(default=True)
+    # How the unified endpoint names tools and prompts; existing rows get the old behaviour.
+    unified_naming: UnifiedNaming = enum_field(
+        UnifiedNaming,
+        default=UnifiedNaming.PREFIXED,
+        sa_column_kwargs={"server_default": UnifiedNaming.PREFIXED.value},
+    )
     created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

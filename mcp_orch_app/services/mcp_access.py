@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from mcp_orch_app.models import ApiKey, McpServer, Project, ToolPreference
+from mcp_orch_app.models import ApiKey, McpServer, Project, ToolPreference, UnifiedNaming
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.tokens import API_KEY_PREFIX, hash_token
 from mcp_orch_app.services.access import parse_uuid
@@ -39,6 +39,7 @@ class McpGrant:
     # Enabled servers in scope: the one named server, or every enabled one for unified.
     servers: tuple[McpServer, ...]
     disabled_tools: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
+    unified_naming: UnifiedNaming = UnifiedNaming.PREFIXED
 
     @property
     def anonymous(self) -> bool:
@@ -131,7 +132,16 @@ def authorize_mcp_client(
         api_key_id=api_key_id,
         servers=servers,
         disabled_tools={k: frozenset(v) for k, v in disabled.items()},
+        unified_naming=UnifiedNaming(project.unified_naming),
     )
+
+
+def unified_catalog(db: Session, project_id: str | uuid.UUID) -> tuple[set[uuid.UUID], str]:
+    """What the names of the project's unified endpoint depend on: its enabled servers and
+    its naming setting (no servers and "prefixed" when the project is gone)."""
+    project = db.get(Project, parse_uuid(project_id, "project"))
+    naming = UnifiedNaming(project.unified_naming) if project is not None else "prefixed"
+    return enabled_server_ids(db, project_id), str(naming)
 
 
 def enabled_server_ids(db: Session, project_id: str | uuid.UUID) -> set[uuid.UUID]:

@@ -17,6 +17,7 @@ from mcp_orch_app.models import (
     ServerStatus,
     Team,
     TeamMember,
+    UnifiedNaming,
     User,
 )
 from mcp_orch_app.models.types import utcnow
@@ -151,6 +152,8 @@ def update_project(
         changes["allow_anonymous"] = patch.allow_anonymous
     if patch.unified_enabled is not None:
         changes["unified_enabled"] = patch.unified_enabled
+    if patch.unified_naming is not None:
+        changes["unified_naming"] = UnifiedNaming(patch.unified_naming)
     changed = {k: v for k, v in changes.items() if getattr(project, k) != v}
     if changed:
         for key, value in changed.items():

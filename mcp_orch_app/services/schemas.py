@@ -21,6 +21,7 @@ from mcp_orch_app.models.enums import (
     ServerStatus,
     ToolCallStatus,
     Transport,
+    UnifiedNaming,
 )
 from mcp_orch_app.services.bounds import Timestamp
 
@@ -125,6 +126,8 @@ class ProjectPatch(BaseModel):
     description: str | None = Field(default=None, max_length=1000)
     allow_anonymous: bool | None = None
     unified_enabled: bool | None = None
+    unified_naming: UnifiedNaming | None = None
+    """How the unified endpoint names tools and prompts: "prefixed" or "bare"."""
 
 
 class ProjectOut(_Out):
@@ -133,6 +136,7 @@ class ProjectOut(_Out):
     description: str
     allow_anonymous: bool
     unified_enabled: bool
+    unified_naming: UnifiedNaming = UnifiedNaming.PREFIXED
     created_at: datetime
     updated_at: datetime
     my_role: Role | None = None

@@ -1,11 +1,13 @@
-"""/projects/[project_id]/settings: name and description, access switches, deleting the project.
-Only owners may change anything; the project services refuse everyone else."""
+"""/projects/[project_id]/settings: name and description, access switches, the unified
+endpoint's naming, deleting the project. Only owners may change anything; the project services
+refuse everyone else."""
 
 from __future__ import annotations
 
 import reflex as rx
 from sqlmodel import Session
 
+from mcp_orch_app.models.enums import UnifiedNaming
 from mcp_orch_app.services import projects
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.principal import Actor
@@ -14,6 +16,8 @@ from mcp_orch_app.ui.states.project_frame import ProjectFrameState
 
 # The project's on/off settings, by their ProjectPatch field.
 SWITCHES = ("allow_anonymous", "unified_enabled")
+NAMINGS = tuple(naming.value for naming in UnifiedNaming)
+"""The choices of the unified endpoint's naming select."""
 
 
 def delete_named_project(db: Session, actor: Actor, project_id: str, typed_name: str) -> str:
@@ -32,6 +36,7 @@ class ProjectSettingsState(ProjectFrameState):
     description: str = ""
     allow_anonymous: bool = False
     unified_enabled: bool = False
+    unified_naming: str = UnifiedNaming.PREFIXED.value
     saving: bool = False
     details_error: str = ""
     # The switch whose change is being saved (one of SWITCHES).
@@ -50,6 +55,7 @@ class ProjectSettingsState(ProjectFrameState):
         self.description = project.description
         self.allow_anonymous = project.allow_anonymous
         self.unified_enabled = project.unified_enabled
+        self.unified_naming = project.unified_naming.value
 
     async def _reload(self) -> None:
         self._show(await self._call(projects.get_project, self.route_project_id()))
@@ -88,6 +94,20 @@ class ProjectSettingsState(ProjectFrameState):
         async for event in self._attempt(
             "saving_switch", lambda: self._update(patch), value=switch
         ):
+            yield event
+
+    @rx.event
+    async def set_naming(self, value: str):
+        """Sets how the unified endpoint names tools and prompts ("prefixed" or "bare")."""
+
+        async def save():
+            if value not in NAMINGS:
+                raise InvalidInput(
+                    f"The naming must be one of {', '.join(NAMINGS)}, not {str(value)[:40]!r}."
+                )
+            return await self._update(ProjectPatch(unified_naming=UnifiedNaming(value)))
+
+        async for event in self._attempt("saving_switch", save, value="unified_naming"):
             yield event
 
     @rx.event

@@ -91,16 +91,48 @@ def _switch_row(title: str, text: str, checked, key: str) -> rx.Component:
     )
 
 
+def _naming_row() -> rx.Component:
+    title = "Tool and prompt names"
+    return switch_row(
+        rx.vstack(
+            rx.text(title, size="2", weight="medium"),
+            rx.text(
+                "How the unified endpoint names tools and prompts. Prefixed: always "
+                "server__tool. Bare names: a tool's own name when only one server offers it, "
+                "server__tool when more do. server__tool keeps working either way; a name a "
+                "client has seen keeps its meaning for its session.",
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="1",
+            max_width="640px",
+        ),
+        Settings.saving_switch == "unified_naming",
+        rx.select.root(
+            rx.select.trigger(min_width="160px", aria_label=title, id="select-unified_naming"),
+            rx.select.content(
+                rx.select.item("Prefixed (server__tool)", value="prefixed"),
+                rx.select.item("Bare names when unique", value="bare"),
+            ),
+            value=Settings.unified_naming,
+            on_change=Settings.set_naming,
+            disabled=READ_ONLY | (Settings.saving_switch != ""),
+        ),
+    )
+
+
 def _access() -> rx.Component:
     return section(
         "Access",
         _switch_row(
             "Unified endpoint",
             "One MCP endpoint (/unified/mcp and /unified/sse) with the tools of every enabled "
-            "server of the project, named server__tool.",
+            "server of the project, named as chosen below.",
             Settings.unified_enabled,
             "unified_enabled",
         ),
+        rx.separator(),
+        _naming_row(),
         rx.separator(),
         _switch_row(
             "Anonymous access",
