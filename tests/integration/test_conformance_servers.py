@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from mcp_orch_app import db
-from mcp_orch_app.models.enums import Transport
+from mcp_orch_app.models.enums import Transport, UnifiedNaming
 from mcp_orch_app.services import projects, servers
 from mcp_orch_app.services.schemas import ProjectPatch, ServerIn
 from tests.helpers import CHECKOUT
@@ -53,10 +53,6 @@ GATEWAY_HTTP = "gateway-http"
 UNIFIED = "unified"
 TARGETS = (GATEWAY, GATEWAY_HTTP, UNIFIED)
 
-# The unified endpoint's bare-names project setting (issue 10 item 5), where this checkout has it.
-BARE_NAMES = "unified_naming" in ProjectPatch.model_fields
-
-
 SERVER_TO_CLIENT = (
     "issue 10 item 2 (helper C): the upstream is reached in the 2026-07-28 era, which has no "
     "server-to-client requests, so a handshake client is never asked (sampling/elicitation)"
@@ -76,10 +72,6 @@ PARAM_HEADERS = (
 MAPPED_URIS = (
     "issue 10 item 5: the unified endpoint keeps mapped resource URIs; the suite reads, "
     "subscribes to and completes the server's own URIs (test://static-text, ...)"
-)
-PREFIXED = (
-    "issue 10 item 5 (helper A): this checkout has no bare-names setting; the unified endpoint "
-    "names tools and prompts reference__<name>, the suite calls the bare names"
 )
 
 
@@ -123,38 +115,6 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
         },
     ),
 }
-if not BARE_NAMES:
-    NAMED = (
-        "completion-complete",
-        "prompts-get-embedded-resource",
-        "prompts-get-simple",
-        "prompts-get-with-args",
-        "prompts-get-with-image",
-        "tools-call-audio",
-        "tools-call-embedded-resource",
-        "tools-call-error",
-        "tools-call-image",
-        "tools-call-mixed-content",
-        "tools-call-simple-text",
-        "tools-call-with-progress",
-    )
-    MODERN_NAMED = (
-        "input-required-result-basic-elicitation",
-        "input-required-result-basic-list-roots",
-        "input-required-result-basic-sampling",
-        "input-required-result-capability-check",
-        "input-required-result-multi-round",
-        "input-required-result-multiple-input-requests",
-        "input-required-result-non-tool-request",
-        "input-required-result-request-state",
-        "input-required-result-result-type",
-        "input-required-result-tampered-state",
-        "json-schema-2020-12",
-        "server-stateless",
-    )
-    KNOWN_GAPS |= _gaps((UNIFIED,), "2025-11-25", dict.fromkeys(NAMED, PREFIXED))
-    KNOWN_GAPS |= _gaps((UNIFIED,), "2026-07-28", dict.fromkeys(NAMED + MODERN_NAMED, PREFIXED))
-
 # era -> scenarios the gateway passes although the reference fails them directly. Each must pass.
 GATEWAY_ADDS: dict[str, set[str]] = {"2025-11-25": set(), "2026-07-28": set()}
 
@@ -237,7 +197,7 @@ async def live(engine) -> AsyncIterator[LiveApp]:
 def gateway_urls(live: LiveApp, engine, make_person, reference: HttpServer) -> dict[str, str]:
     """target -> mcp-orch endpoint, in anonymous projects (the suite sends no key): per-server
     with the reference as a stdio and as a streamable-HTTP upstream, and the unified endpoint
-    of a project whose one server is the reference over stdio (bare names where available)."""
+    of a project whose one server is the reference over stdio, with bare names."""
     owner = make_person("owner")
     stdio = {"command": sys.executable, "args": [str(REFERENCE)], "timeout_seconds": 20}
     upstreams = {
@@ -249,11 +209,9 @@ def gateway_urls(live: LiveApp, engine, make_person, reference: HttpServer) -> d
             timeout_seconds=20,
         ),
     }
-    unified_patch = ProjectPatch(allow_anonymous=True, unified_enabled=True)
-    if BARE_NAMES:
-        unified_patch = ProjectPatch(
-            allow_anonymous=True, unified_enabled=True, unified_naming="bare"
-        )
+    unified_patch = ProjectPatch(
+        allow_anonymous=True, unified_enabled=True, unified_naming=UnifiedNaming.BARE
+    )
     with db.session_scope(engine) as s:
         project = projects.create_project(s, owner.actor, "conformance")
         projects.update_project(s, owner.actor, project.id, ProjectPatch(allow_anonymous=True))
