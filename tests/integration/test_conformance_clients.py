@@ -1,8 +1,9 @@
 """The official MCP conformance suite's client scenarios with mcp-orch as the client.
 
-For each scenario the suite starts a mock server and runs tests/conformance_client.py against
-it. Directly (the baseline), that program is the SDK's own client; through mcp-orch, it
-registers the mock server as a streamable-HTTP server of a project in a running mcp-orch (over
+For each scenario the suite starts a mock server and runs a client program against it, with
+each SDK's own client: tests/conformance_client.py (the Python SDK, which mcp-orch is built on)
+and tests/conformance_client.mjs (the TypeScript SDK the suite's own example client uses).
+Directly, that is the baseline; through mcp-orch, the program registers the mock server as a streamable-HTTP server of a project in a running mcp-orch (over
 the REST API, as a user would) and drives the same steps through the project's per-server
 endpoint, so that everything the mock server judges was sent by mcp-orch's upstream client.
 The pass sets must be equal: what the SDK's client does right, mcp-orch does right.
@@ -30,7 +31,11 @@ from tests.live_app import LiveApp, running_app
 
 pytestmark = pytest.mark.conformance
 
-CLIENT = CHECKOUT / "tests" / "conformance_client.py"
+CLIENTS = {
+    "python": f"{sys.executable} {CHECKOUT / 'tests' / 'conformance_client.py'}",
+    "typescript": f"{NODE} {CHECKOUT / 'tests' / 'conformance_client.mjs'}",
+}
+"""client -> the command running its program (the suite appends the server's URL)."""
 ERA = "2025-11-25"  # the 0.1.16 suite; its client scenarios are all of that era
 
 SCENARIOS = ["initialize", "tools_call", "elicitation-sep1034-client-defaults", "sse-retry"]
@@ -106,21 +111,18 @@ async def live(engine) -> AsyncIterator[LiveApp]:
         yield app
 
 
-def gateway_command(live: LiveApp, engine, make_person) -> str:
-    """The client command that drives a scenario through mcp-orch, in a project of its own."""
+def gateway_arguments(live: LiveApp, engine, make_person) -> str:
+    """What makes a client program drive a scenario through mcp-orch, in a project of its own."""
     owner = make_person("owner")
     with db.session_scope(engine) as s:
         project = projects.create_project(s, owner.actor, "conformance-clients")
         key = api_keys.create_api_key(s, owner.actor, project.id, ApiKeyIn(name="suite")).key
-    return (
-        f"{sys.executable} {CLIENT} --gateway {live.base_url} --project {project.id} "
-        f"--token {owner.token} --key {key}"
-    )
+    return f"--gateway {live.base_url} --project {project.id} --token {owner.token} --key {key}"
 
 
-def print_table(table: dict[str, dict[str, tuple[bool, str]]]) -> None:
+def print_table(client: str, table: dict[str, dict[str, tuple[bool, str]]]) -> None:
     width = max(len(name) for name in SCENARIOS)
-    print(f"\nconformance client scenarios, era {ERA}")
+    print(f"\nconformance client scenarios, era {ERA}, {client} SDK client")
     print(f"{'scenario':<{width}}  {DIRECT:<8}  {GATEWAY}")
     for name in SCENARIOS:
         cells = []
@@ -148,20 +150,21 @@ async def test_every_client_scenario_is_run_or_out_of_scope_with_a_reason():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("client", list(CLIENTS))
 async def test_client_scenarios_through_the_gateway_match_the_sdk_client(
-    live, engine, make_person, tmp_path
+    client, live, engine, make_person, tmp_path
 ):
     cli, _ = suite_or_skip(ERA)
     commands = {
-        DIRECT: f"{sys.executable} {CLIENT}",
-        GATEWAY: gateway_command(live, engine, make_person),
+        DIRECT: CLIENTS[client],
+        GATEWAY: f"{CLIENTS[client]} {gateway_arguments(live, engine, make_person)}",
     }
     table: dict[str, dict[str, tuple[bool, str]]] = {target: {} for target in commands}
     for scenario in SCENARIOS:
         for target, command in commands.items():
             out = tmp_path / target / scenario.replace("/", "_")
             table[target][scenario] = await run_scenario(cli, scenario, command, out)
-    print_table(table)
+    print_table(client, table)
     direct = {name for name, (passed, _) in table[DIRECT].items() if passed}
     through = {name for name, (passed, _) in table[GATEWAY].items() if passed}
     assert direct == set(SCENARIOS), f"the SDK client itself fails: {set(SCENARIOS) - direct}"
