@@ -149,12 +149,27 @@ async def _sse_start(send) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": headers})
 
 
+async def connected(server: DroppingServer) -> StreamableHttpUpstream:
+    config = UpstreamConfig(
+        server_id=str(uuid.uuid4()),
+        name="dropping",
+        transport=Transport.STREAMABLE_HTTP,
+        url=server.url,
+        headers={},
+        timeout_seconds=10.0,
+    )
+    upstream = StreamableHttpUpstream(config, era=Era.HANDSHAKE)
+    await upstream.start()
+    return upstream
+
+
 @pytest.fixture
 async def serve() -> AsyncIterator[Any]:
-    """serve(app) -> runs it under uvicorn on its port until the test ends."""
-    running: list[tuple[uvicorn.Server, asyncio.Task]] = []
+    """serve(app) -> (app, an upstream connected to it): the app runs under uvicorn on its
+    port, both until the test ends."""
+    running: list[tuple[uvicorn.Server, asyncio.Task, StreamableHttpUpstream]] = []
 
-    async def start(app: DroppingServer) -> DroppingServer:
+    async def start(app: DroppingServer) -> tuple[DroppingServer, StreamableHttpUpstream]:
         config = uvicorn.Config(app, host="127.0.0.1", port=app.port, log_level="critical")
         server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None
@@ -163,28 +178,16 @@ async def serve() -> AsyncIterator[Any]:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
-        running.append((server, task))
-        return app
+        upstream = await connected(app)
+        running.append((server, task, upstream))
+        return app, upstream
 
     yield start
-    for server, task in running:
+    for server, task, upstream in running:
+        await upstream.stop()
         server.should_exit = True
         server.force_exit = True
         await asyncio.wait_for(task, 10)
-
-
-async def connected(server: DroppingServer, **fields: Any) -> StreamableHttpUpstream:
-    config = UpstreamConfig(
-        server_id=str(uuid.uuid4()),
-        name="dropping",
-        transport=Transport.STREAMABLE_HTTP,
-        url=server.url,
-        headers={},
-        timeout_seconds=fields.pop("timeout_seconds", 10.0),
-    )
-    upstream = StreamableHttpUpstream(config, era=Era.HANDSHAKE)
-    await upstream.start()
-    return upstream
 
 
 async def call(upstream: StreamableHttpUpstream, timeout: float = 10.0) -> dict[str, Any]:
@@ -197,36 +200,28 @@ def resumptions(server: DroppingServer) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("ending", ["close", "break"])
 async def test_a_dropped_answer_stream_is_resumed_with_last_event_id_after_retry(serve, ending):
-    server = await serve(DroppingServer(ending=ending))
-    upstream = await connected(server)
-    try:
-        result = await call(upstream)
-        assert result["content"][0]["text"] == "resumed after call-1"
-        [resumed] = resumptions(server)
-        assert resumed["last-event-id"] == "call-1"
-        assert resumed["mcp-session-id"] == SESSION
-        assert resumed["accept"] == "text/event-stream"
-        waited = server.get_times[-1] - server.stream_closed_at
-        assert RETRY_MS / 1000 - 0.05 <= waited < RETRY_MS / 1000 + 0.5
-        assert server.posts.count("tools/call") == 1  # never sent again
-        assert upstream.healthy  # a dropped stream is no crash
-        # The connection still serves calls afterwards.
-        server.pending = None
-        assert (await upstream.request("ping", None, timeout=5)) == {}
-    finally:
-        await upstream.stop()
+    server, upstream = await serve(DroppingServer(ending=ending))
+    result = await call(upstream)
+    assert result["content"][0]["text"] == "resumed after call-1"
+    [resumed] = resumptions(server)
+    assert resumed["last-event-id"] == "call-1"
+    assert resumed["mcp-session-id"] == SESSION
+    assert resumed["accept"] == "text/event-stream"
+    waited = server.get_times[-1] - server.stream_closed_at
+    assert RETRY_MS / 1000 - 0.05 <= waited < RETRY_MS / 1000 + 0.5
+    assert server.posts.count("tools/call") == 1  # never sent again
+    assert upstream.healthy  # a dropped stream is no crash
+    # The connection still serves calls afterwards.
+    server.pending = None
+    assert (await upstream.request("ping", None, timeout=5)) == {}
 
 
 async def test_without_an_event_id_a_dropped_stream_fails_the_call_unretried(serve):
-    server = await serve(DroppingServer(priming=None))
-    upstream = await connected(server)
-    try:
-        with pytest.raises(UpstreamUnavailable, match=r"without answering it.*not retried"):
-            await call(upstream)
-        assert resumptions(server) == []
-        assert server.posts.count("tools/call") == 1
-    finally:
-        await upstream.stop()
+    server, upstream = await serve(DroppingServer(priming=None))
+    with pytest.raises(UpstreamUnavailable, match=r"without answering it.*not retried"):
+        await call(upstream)
+    assert resumptions(server) == []
+    assert server.posts.count("tools/call") == 1
 
 
 @pytest.mark.parametrize(
@@ -240,66 +235,46 @@ async def test_without_an_event_id_a_dropped_stream_fails_the_call_unretried(ser
     ids=["too-long", "unprintable", "reset", "incomplete"],
 )
 async def test_an_id_that_cannot_be_sent_back_is_not_resumed(serve, tail):
-    server = await serve(DroppingServer(priming=None, tail=tail))
-    upstream = await connected(server)
-    try:
-        with pytest.raises(UpstreamUnavailable, match="without answering it"):
-            await call(upstream)
-        assert resumptions(server) == []
-    finally:
-        await upstream.stop()
+    server, upstream = await serve(DroppingServer(priming=None, tail=tail))
+    with pytest.raises(UpstreamUnavailable, match="without answering it"):
+        await call(upstream)
+    assert resumptions(server) == []
 
 
 async def test_a_refused_resumption_fails_the_call_with_the_status(serve):
-    server = await serve(DroppingServer(resume="refuse"))
-    upstream = await connected(server)
-    try:
-        with pytest.raises(UpstreamUnavailable, match=r"HTTP 405.*not retried"):
-            await call(upstream)
-        assert len(resumptions(server)) == 1
-        assert server.posts.count("tools/call") == 1
-    finally:
-        await upstream.stop()
+    server, upstream = await serve(DroppingServer(resume="refuse"))
+    with pytest.raises(UpstreamUnavailable, match=r"HTTP 405.*not retried"):
+        await call(upstream)
+    assert len(resumptions(server)) == 1
+    assert server.posts.count("tools/call") == 1
 
 
 async def test_a_server_that_keeps_dropping_is_given_up_after_bounded_attempts(serve):
-    server = await serve(DroppingServer(resume="drop"))
-    upstream = await connected(server)
-    try:
-        started = time.monotonic()
-        with pytest.raises(UpstreamUnavailable, match=r"resuming it failed 3 times in a row"):
-            await call(upstream)
-        assert len(resumptions(server)) == http_upstream.MAX_RESUMPTIONS
-        # Each attempt waited the server's retry, no more.
-        elapsed = time.monotonic() - started
-        assert RETRY_MS / 1000 * http_upstream.MAX_RESUMPTIONS <= elapsed < 5
-    finally:
-        await upstream.stop()
+    server, upstream = await serve(DroppingServer(resume="drop"))
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable, match=r"resuming it failed 3 times in a row"):
+        await call(upstream)
+    assert len(resumptions(server)) == http_upstream.MAX_RESUMPTIONS
+    # Each attempt waited the server's retry, no more.
+    elapsed = time.monotonic() - started
+    assert RETRY_MS / 1000 * http_upstream.MAX_RESUMPTIONS <= elapsed < 5
 
 
 async def test_the_calls_timeout_bounds_the_resumption(serve):
-    server = await serve(DroppingServer(priming="id: call-1\nretry: 5000\ndata: \n\n"))
-    upstream = await connected(server)
-    try:
-        started = time.monotonic()
-        with pytest.raises(UpstreamTimeout, match=r"did not answer tools/call within 1s"):
-            await call(upstream, timeout=1.0)
-        assert time.monotonic() - started < 3
-        assert resumptions(server) == []  # it was still waiting the server's retry
-    finally:
-        await upstream.stop()
+    server, upstream = await serve(DroppingServer(priming="id: call-1\nretry: 5000\ndata: \n\n"))
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout, match=r"did not answer tools/call within 1s"):
+        await call(upstream, timeout=1.0)
+    assert time.monotonic() - started < 3
+    assert resumptions(server) == []  # it was still waiting the server's retry
 
 
 async def test_the_notification_stream_is_reopened_with_last_event_id(serve):
-    server = await serve(DroppingServer(listen="drop-then-keep"))
-    upstream = await connected(server)
-    try:
-        deadline = time.monotonic() + 5
-        while len(server.gets) < 2 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        first, second = server.gets[:2]
-        assert "last-event-id" not in first
-        assert second["last-event-id"] == "n-1"
-        assert second["mcp-session-id"] == SESSION
-    finally:
-        await upstream.stop()
+    server, _ = await serve(DroppingServer(listen="drop-then-keep"))
+    deadline = time.monotonic() + 5
+    while len(server.gets) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    first, second = server.gets[:2]
+    assert "last-event-id" not in first
+    assert second["last-event-id"] == "n-1"
+    assert second["mcp-session-id"] == SESSION
