@@ -177,7 +177,7 @@ class _SseDecoder:
     def _line(self, line: bytes, events: list[_SseEvent]) -> None:
         if not line:
             self.last_id = self._id
-            if self._data:
+            if self._data and self._data != [""]:  # empty data: no event (SSE spec)
                 events.append(_SseEvent(self._event, "\n".join(self._data)))
             self._event, self._data, self._size = "message", [], 0
             return
