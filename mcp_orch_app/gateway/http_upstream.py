@@ -11,7 +11,10 @@ Streamable HTTP: every request is its own POST, answered with JSON or with an SS
 carries the call's progress and then its result. A 2025-11-25 server hands out a session id on
 `initialize`, sent on every later request; when it forgets the session (404) a new one is opened
 once and only the requests it refused are replayed, because a refused request never ran. The
-optional GET stream carries its unsolicited notifications. A 2026-07-28 server has no session:
+optional GET stream carries its unsolicited notifications. A server may end a response stream
+before the answer once it has sent an event id (SEP-1699): the stream is then resumed with a GET
+carrying `Last-Event-ID` after the server's `retry:` delay (bounded attempts, within the call's
+own timeout), never by sending the request again; the GET stream is reopened the same way. A 2026-07-28 server has no session:
 each POST carries the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers the SDK client
 sends, and closing a request's stream is how it is cancelled.
 
