@@ -11,7 +11,10 @@ Streamable HTTP: every request is its own POST, answered with JSON or with an SS
 carries the call's progress and then its result. A 2025-11-25 server hands out a session id on
 `initialize`, sent on every later request; when it forgets the session (404) a new one is opened
 once and only the requests it refused are replayed, because a refused request never ran. The
-optional GET stream carries its unsolicited notifications. A 2026-07-28 server has no session:
+optional GET stream carries its unsolicited notifications. A server may end a response stream
+before the answer once it has sent an event id (SEP-1699): the stream is then resumed with a GET
+carrying `Last-Event-ID` after the server's `retry:` delay (bounded attempts, within the call's
+own timeout), never by sending the request again; the GET stream is reopened the same way. A 2026-07-28 server has no session:
 each POST carries the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers the SDK client
 sends, and closing a request's stream is how it is cancelled.
 
@@ -84,7 +87,22 @@ DELETE_TIMEOUT = 2.0
 """How long stop() waits for the server to acknowledge the end of its session."""
 
 LISTEN_RETRY_DELAY = 1.0
-"""After the GET notification stream ends, how long before it is opened again."""
+"""After the GET notification stream ends, how long before it is opened again, unless the
+server said otherwise with an SSE `retry:` field."""
+
+MAX_RESUMPTIONS = 3
+"""How many times in a row the answer stream of a request is resumed (a GET with
+`Last-Event-ID`) without the server sending anything new before the call fails."""
+
+RESUME_DELAY_MS = 1000
+"""How long before resuming a stream when the server sent no `retry:` field (as the SDK)."""
+
+MAX_RETRY_MS = 60_000
+"""The longest `retry:` honoured; a server asking for more waits this long."""
+
+MAX_EVENT_ID = 1024
+"""An SSE event id longer than this (or not printable ASCII) is not sent back: such a stream
+is not resumed."""
 
 INTERNAL_ERROR = -32603
 
@@ -112,21 +130,36 @@ class _SseEvent:
     data: str
 
 
+_EVENT_ID = re.compile(r"[\x20-\x7e]*")
+
+
 class _Oversize(Exception):
     """A message from the server passed the size limit."""
 
 
 class _SseDecoder:
     """Splits a `text/event-stream` body into events (the fields MCP uses: event and data),
-    holding at most ``limit`` bytes of one line or one event's data."""
+    holding at most ``limit`` bytes of one line or one event's data.
 
-    def __init__(self, limit: int) -> None:
+    It also keeps what resuming a dropped stream needs, as an EventSource does: ``last_id``,
+    the id in force when the last event was complete (also set by an event with empty data,
+    as SEP-1699's priming event is; None when there is none, or it cannot be sent back in a
+    header), and ``retry_ms``, the last `retry:` the server sent."""
+
+    def __init__(self, limit: int, last_id: str | None = None, retry_ms: int | None = None):
         self._limit = limit
         self._buffer = bytearray()
         self._scanned = 0
         self._event = "message"
         self._data: list[str] = []
         self._size = 0
+        self._id = self.last_id = last_id
+        self.retry_ms = retry_ms
+
+    def resumed(self) -> _SseDecoder:
+        """A decoder for the stream that resumes this one: same last id and retry, no partial
+        event (what the dropped stream cut off is sent again after the last id)."""
+        return _SseDecoder(self._limit, self.last_id, self.retry_ms)
 
     def feed(self, chunk: bytes) -> list[_SseEvent]:
         buffer = self._buffer
@@ -146,7 +179,8 @@ class _SseDecoder:
 
     def _line(self, line: bytes, events: list[_SseEvent]) -> None:
         if not line:
-            if self._data:
+            self.last_id = self._id
+            if self._data and self._data != [""]:  # empty data: no event (SSE spec)
                 events.append(_SseEvent(self._event, "\n".join(self._data)))
             self._event, self._data, self._size = "message", [], 0
             return
@@ -161,11 +195,19 @@ class _SseDecoder:
             if self._size > self._limit:
                 raise _Oversize
             self._data.append(value.decode("utf-8", "replace"))
+        elif field == b"id" and b"\0" not in value:
+            text = value.decode("utf-8", "replace")
+            usable = text and len(text) <= MAX_EVENT_ID and _EVENT_ID.fullmatch(text)
+            self._id = text if usable else None  # "" resets it, as in EventSource
+        elif field == b"retry" and value.isdigit() and len(value) <= 9:
+            self.retry_ms = int(value)
 
 
-async def _sse_events(response: httpx.Response, limit: int) -> AsyncIterator[_SseEvent]:
+async def _sse_events(
+    response: httpx.Response, limit: int, decoder: _SseDecoder | None = None
+) -> AsyncIterator[_SseEvent]:
     """The events of a `text/event-stream` body; `_Oversize` past ``limit``."""
-    decoder = _SseDecoder(limit)
+    decoder = decoder or _SseDecoder(limit)
     async for chunk in response.aiter_bytes():
         for event in decoder.feed(chunk):
             yield event
@@ -387,10 +429,13 @@ class HttpUpstream(MultiplexedUpstream):
             f"({limit} bytes, setting MCP_ORCH_MAX_UPSTREAM_MESSAGE); it was not read"
         )
 
-    async def _events(self, response: httpx.Response, what: str) -> AsyncIterator[_SseEvent]:
-        """The SSE events of ``response``; `MessageTooLarge` when one passes the limit."""
+    async def _events(
+        self, response: httpx.Response, what: str, decoder: _SseDecoder | None = None
+    ) -> AsyncIterator[_SseEvent]:
+        """The SSE events of ``response`` (read with ``decoder``, to learn its last event id
+        and retry); `MessageTooLarge` when one passes the limit."""
         try:
-            async for event in _sse_events(response, self._message_limit()):
+            async for event in _sse_events(response, self._message_limit(), decoder):
                 yield event
         except _Oversize:
             raise self._too_large(f"an SSE event on {what}") from None
@@ -622,7 +667,9 @@ class StreamableHttpUpstream(HttpUpstream):
                 async with self._client.stream(
                     "POST", self.url, content=_encode(message), headers=self._headers_for(message)
                 ) as response:
-                    await self._read_answer(request_id, method, response, session)
+                    dropped = await self._read_answer(request_id, method, response, session)
+                if dropped is not None:
+                    await self._resume(request_id, method, dropped)
                 return
             except _SessionLost:
                 pass
@@ -647,7 +694,10 @@ class StreamableHttpUpstream(HttpUpstream):
 
     async def _read_answer(
         self, request_id: int, method: str, response: httpx.Response, session: str | None
-    ) -> None:
+    ) -> _SseDecoder | None:
+        """Route what the response to one request carries until its answer; returns the
+        stream's decoder when the stream ended (or broke) before the answer after an event id,
+        so that it is resumed from there."""
         status = response.status_code
         content_type = response.headers.get("content-type", "").lower()
         if method == "initialize" and response.headers.get("mcp-session-id"):
@@ -656,10 +706,18 @@ class StreamableHttpUpstream(HttpUpstream):
         if refusal is not None:
             raise refusal
         if status < 300 and content_type.startswith("text/event-stream"):
-            async for event in self._events(response, f"the answer to {method}"):
-                self._dispatch_event(event, request_id)
-                if self._answered(request_id):
-                    return
+            decoder = _SseDecoder(self._message_limit())
+            try:
+                async for event in self._events(response, f"the answer to {method}", decoder):
+                    self._dispatch_event(event, request_id)
+                    if self._answered(request_id):
+                        return None
+            except httpx.HTTPError:
+                if decoder.last_id is None:
+                    raise  # not resumable: the connection is lost, as without streams
+                logger.debug("%s: the stream of %s broke", self.config.name, method, exc_info=True)
+            if decoder.last_id is not None:
+                return decoder
             raise UpstreamUnavailable(
                 f"MCP server '{self.config.name}' ended the response to {method} without "
                 "answering it (not retried: it may have run)"
@@ -676,7 +734,7 @@ class StreamableHttpUpstream(HttpUpstream):
                 answer = {**answer, "id": request_id}  # refused before its id was read
             self._dispatch(answer)
             if self._answered(request_id):
-                return
+                return None
         if status == 404:
             if session is not None:
                 raise _SessionLost
@@ -696,6 +754,62 @@ class StreamableHttpUpstream(HttpUpstream):
             f"{content_type or 'no content type'} instead of JSON-RPC (HTTP {status}); is "
             f"{_public_url(self.url)} its MCP endpoint?",
         )
+
+    async def _resume(self, request_id: int, method: str, decoder: _SseDecoder) -> None:
+        """Resume the dropped answer stream of a request (SEP-1699, the 2025-11-25 spec): wait
+        the server's `retry:` (else RESUME_DELAY_MS), GET the endpoint with `Last-Event-ID`,
+        route what comes as on the POST's own stream; again when that drops too, failing the
+        call after MAX_RESUMPTIONS attempts in a row that bring no new event. The request is
+        never sent again: it may have run."""
+        name, what = self.config.name, f"the answer to {method}"
+        failures = 0
+        while True:
+            if failures >= MAX_RESUMPTIONS:
+                raise UpstreamUnavailable(
+                    f"MCP server '{name}' dropped the stream of {what} and resuming it failed "
+                    f"{failures} times in a row (not retried: it may have run)"
+                )
+            delay = RESUME_DELAY_MS if decoder.retry_ms is None else decoder.retry_ms
+            await asyncio.sleep(min(delay, MAX_RETRY_MS) / 1000)
+            if self._answered(request_id):
+                return  # answered meanwhile, on another stream
+            if self._gone or self._stopping:
+                raise UpstreamUnavailable(self._unavailable_reason())
+            decoder = decoder.resumed()
+            before = decoder.last_id
+            try:
+                async with self._client.stream(
+                    "GET", self.url, headers=self._resume_headers(before)
+                ) as response:
+                    refusal = self._refusal(response, f"resuming {what}")
+                    if refusal is not None:
+                        raise refusal
+                    content_type = response.headers.get("content-type", "").lower()
+                    if response.status_code != 200 or "text/event-stream" not in content_type:
+                        raise UpstreamUnavailable(
+                            f"MCP server '{name}' dropped the stream of {what} and answered "
+                            f"the GET resuming it with HTTP {response.status_code} "
+                            f"({content_type or 'no content type'}) (not retried: it may "
+                            "have run)"
+                        )
+                    async for event in self._events(response, what, decoder):
+                        self._dispatch_event(event, request_id)
+                        if self._answered(request_id):
+                            return
+            except httpx.HTTPError:
+                logger.debug("%s: resuming %s failed", name, what, exc_info=True)
+            failures = 0 if decoder.last_id != before else failures + 1
+
+    def _resume_headers(self, last_id: str | None) -> dict[str, str]:
+        """The headers of a GET resuming a stream (or reopening the notification stream)."""
+        headers = {"accept": "text/event-stream"}
+        if last_id:
+            headers["last-event-id"] = last_id
+        if self.session_id:
+            headers["mcp-session-id"] = self.session_id
+        if self.protocol_version:
+            headers["mcp-protocol-version"] = self.protocol_version
+        return headers
 
     def _answered(self, request_id: int) -> bool:
         call = self._calls.get(request_id)
@@ -738,12 +852,13 @@ class StreamableHttpUpstream(HttpUpstream):
             self._listener = None
 
     async def _listen(self, session: str) -> None:
-        """Read the session's GET stream; a server without one answers 405, which is fine."""
-        headers = {"accept": "text/event-stream", "mcp-session-id": session}
-        if self.protocol_version:
-            headers["mcp-protocol-version"] = self.protocol_version
+        """Read the session's GET stream; a server without one answers 405, which is fine.
+        When it drops it is opened again with `Last-Event-ID`, so the server can send again
+        what the dropped stream missed."""
         refused = await self._read_stream_while(
-            lambda: self._client.stream("GET", self.url, headers=headers),
+            lambda last_id: self._client.stream(
+                "GET", self.url, headers=self._resume_headers(last_id)
+            ),
             "the notification stream",
             lambda: self.session_id == session,
         )
@@ -754,7 +869,7 @@ class StreamableHttpUpstream(HttpUpstream):
         """2026-07-28: the server's list changes come on the response stream of a
         `subscriptions/listen` request, kept open (and opened again when it drops)."""
         refused = await self._read_stream_while(
-            lambda: self._client.stream(
+            lambda _last_id: self._client.stream(
                 "POST", self.url, content=_encode(message), headers=self._headers_for(message)
             ),
             "the listen stream",
@@ -770,20 +885,24 @@ class StreamableHttpUpstream(HttpUpstream):
 
     async def _read_stream_while(
         self,
-        open_stream: Callable[[], AbstractAsyncContextManager[httpx.Response]],
+        open_stream: Callable[[str | None], AbstractAsyncContextManager[httpx.Response]],
         what: str,
         wanted: Callable[[], bool],
     ) -> int | None:
-        """Dispatch what a long-lived SSE response carries, opening it again when it drops,
-        while the connection lives and ``wanted()``. Returns the HTTP status when the server
-        answers with something else than a stream (it has none to offer), else None."""
+        """Dispatch what a long-lived SSE response carries, opening it again when it drops
+        (``open_stream`` gets the last event id seen, after the server's `retry:` delay or
+        LISTEN_RETRY_DELAY), while the connection lives and ``wanted()``. Returns the HTTP
+        status when the server answers with something else than a stream (it has none to
+        offer), else None."""
+        decoder = _SseDecoder(self._message_limit())
         while not (self._gone or self._stopping) and wanted():
+            decoder = decoder.resumed()
             try:
-                async with open_stream() as response:
+                async with open_stream(decoder.last_id) as response:
                     content_type = response.headers.get("content-type", "").lower()
                     if response.status_code != 200 or "text/event-stream" not in content_type:
                         return response.status_code
-                    async for event in self._events(response, what):
+                    async for event in self._events(response, what, decoder):
                         self._dispatch_event(event)
             except MessageTooLarge as exc:
                 logger.warning("%s; %s is opened again", exc, what)
@@ -793,7 +912,10 @@ class StreamableHttpUpstream(HttpUpstream):
                 return None
             except httpx.HTTPError:
                 logger.debug("%s: %s dropped", self.config.name, what, exc_info=True)
-            await asyncio.sleep(LISTEN_RETRY_DELAY)
+            delay = LISTEN_RETRY_DELAY
+            if decoder.retry_ms is not None:
+                delay = min(decoder.retry_ms, MAX_RETRY_MS) / 1000
+            await asyncio.sleep(delay)
         return None
 
     async def _close_session(self) -> None:
