@@ -310,7 +310,10 @@ def _seen(call: Call) -> SessionNames | None:
     """What the client's session was shown (None: prefixed names, or a session-less
     2026-07-28 client, whose names are a function of the servers' lists alone)."""
     naming = _unified(call).naming
-    if naming is not UnifiedNaming.BARE or call.session.modern:
+    if call.session.modern:
+        return None
+    if naming is not UnifiedNaming.BARE:
+        call.session.unified_names = None  # forgotten: the names changed (and were announced)
         return None
     seen = call.session.unified_names
     if seen is None or seen.naming is not naming:

@@ -313,6 +313,37 @@ async def test_a_server_starting_later_does_not_rename_what_a_session_saw(
     assert project.calls_to("beta") == ["echo"]
 
 
+async def test_changing_the_setting_tells_open_sessions_before_the_names_change(
+    live, engine, make_person, tmp_path
+):
+    owner = make_person("owner")
+    project = make_project(engine, owner, tmp_path, ("alpha",))
+
+    def set_naming(naming: str) -> None:
+        with db.session_scope(engine) as s:
+            projects.update_project(s, owner.actor, project.id, ProjectPatch(unified_naming=naming))
+
+    tools_changed = Notifications("notifications/tools/list_changed")
+    prompts_changed = Notifications("notifications/prompts/list_changed")
+
+    async def on_message(item: Any) -> None:
+        await tools_changed(item)
+        await prompts_changed(item)
+
+    async with connect(live, project, "handshake", message_handler=on_message) as session:
+        assert "echo" in await tool_names(session)
+        await asyncio.sleep(0.2)  # the client opens its GET stream in the background
+        set_naming("prefixed")
+        await tools_changed.first()
+        await prompts_changed.first()
+        names = await tool_names(session)
+        assert "alpha__echo" in names and "echo" not in names
+        assert await prompt_names(session) == {"alpha__greet"}
+        set_naming("bare")
+        await eventually(lambda: len(tools_changed.received) == 2, 10, "a second list_changed")
+        assert "echo" in await tool_names(session)
+
+
 async def test_a_bare_name_called_before_any_listing_resolves_and_sticks(
     live, engine, make_person, tmp_path
 ):
