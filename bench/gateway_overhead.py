@@ -347,7 +347,13 @@ def start_gateway(port: int, data_dir: str, server: str = "granian") -> subproce
     """mcp-orch (this script's --serve-gateway) on 127.0.0.1:port over ``data_dir``, quietly."""
     return subprocess.Popen(
         [sys.executable, __file__, "--serve-gateway", str(port), "--server", server],
-        env={**os.environ, "MCP_ORCH_DATA_DIR": data_dir, "PYTHONPATH": str(CHECKOUT)},
+        env={
+            **os.environ,
+            "MCP_ORCH_DATA_DIR": data_dir,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, (str(CHECKOUT), os.environ.get("PYTHONPATH")))
+            ),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

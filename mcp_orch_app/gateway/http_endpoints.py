@@ -52,6 +52,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_orch_app.config import get_settings
+from mcp_orch_app.fast_json import dumps_bytes
 from mcp_orch_app.gateway.client_requests import (
     STARTING_CLIENT,
     client_can_answer,
@@ -185,13 +186,11 @@ class _Refused(Exception):
 
 
 def _json(message: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
-    return Response(body, status, headers, media_type="application/json")
+    return Response(dumps_bytes(message), status, headers, media_type="application/json")
 
 
 def _sse_event(message: dict[str, Any], event: str = "message") -> bytes:
-    data = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {event}\ndata: {data}\n\n".encode()
+    return b"event: %s\ndata: %s\n\n" % (event.encode(), dumps_bytes(message))
 
 
 def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -> _Refused:

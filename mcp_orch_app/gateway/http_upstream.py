@@ -53,6 +53,7 @@ from mcp.shared.inbound import (
 from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
 
 from mcp_orch_app.config import describe_size, get_settings
+from mcp_orch_app.fast_json import dumps_bytes
 from mcp_orch_app.gateway.multiplexed_upstream import METHOD_NOT_FOUND, MultiplexedUpstream
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
@@ -1047,7 +1048,7 @@ class SseUpstream(HttpUpstream):
 
 
 def _encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    return dumps_bytes(message)
 
 
 def _names_lost_session(status: int, answer: Any) -> bool:

@@ -56,6 +56,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from mcp_orch_app import fast_json
 from mcp_orch_app.db import get_engine
 from mcp_orch_app.models.enums import (
     ClientTransport,
@@ -124,21 +125,20 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-# One encoder for every row: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_jsonable
-)
+# One encoder for every row (json.dumps with options builds a new one per call); orjson stands
+# in for it wherever their outputs agree (mcp_orch_app/fast_json.py).
+_ENCODER = fast_json.encoder(allow_nan=False, default=_jsonable)
 
 
 def _dumps(value: Any) -> str:
     try:
-        return _ENCODER.encode(value)
+        return fast_json.dumps(value, _ENCODER)
     except ValueError:
         # NaN/Infinity (PostgreSQL's jsonb refuses them): stored as strings.
-        return _ENCODER.encode(prune(value))
+        return fast_json.dumps(prune(value), _ENCODER)
     except RecursionError:
         # Nested past what the encoder follows (or circular): the top levels are kept.
-        return _ENCODER.encode(prune(value))
+        return fast_json.dumps(prune(value), _ENCODER)
     except TypeError as exc:
         try:
             shown = repr(value)[: 4 * KIB]
@@ -174,11 +174,12 @@ def cap_json(value: Any, limit: int) -> str | None:
         return None
     text = str(value) if isinstance(value, EncodedJSON) else _dumps(value)
     # Only a document that fits is checked in full; an oversize one is cut to a preview string.
-    if _utf8_size(text) <= limit:
-        text, size = _storable_json(text)
-        if size <= limit:
-            return text
     size = _utf8_size(text)
+    if size <= limit:
+        text, stored_size = _storable_json(text)
+        if stored_size <= limit:
+            return text
+        size = _utf8_size(text)
     # Escaping can make the preview longer than its source: shrink until the marker fits.
     preview = text[: max(limit - 96, 0)]
     while True:

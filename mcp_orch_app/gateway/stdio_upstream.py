@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from mcp_orch_app.fast_json import dumps_bytes
 from mcp_orch_app.gateway.multiplexed_upstream import MultiplexedUpstream
 from mcp_orch_app.gateway.stdio_process import (
     StderrLimiter,
@@ -148,8 +149,7 @@ class StdioUpstream(MultiplexedUpstream):
         stdin = self._proc.stdin
         if self._gone or stdin.is_closing():
             raise UpstreamUnavailable(self._unavailable_reason())
-        line = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        stdin.write(line.encode() + b"\n")
+        stdin.write(dumps_bytes(message) + b"\n")
 
     async def _read_stdout(self) -> None:
         reader = self._proc.stdout

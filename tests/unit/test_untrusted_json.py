@@ -67,3 +67,24 @@ def test_bodies_that_are_not_utf8_json_are_syntax_errors(raw):
         loads_bounded(raw, max_depth=64)
     assert refused.value.kind == "syntax"
     assert refused.value.parsed is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"x": "\ud800"}',
+        '["é", "\udfff"]',
+        '{"x": "\\uD800"}',
+        "[" + '"y",' * 50_000 + '"\\udbff"]',
+    ],
+)
+def test_surrogates_are_found_in_str_input_and_past_large_ascii_text(raw):
+    # The cheap guards (a "\\u" substring, isascii) must not hide a raw or escaped surrogate.
+    with pytest.raises(JSONRejected) as refused:
+        loads_bounded(raw, max_depth=64)
+    assert refused.value.kind == "text"
+
+
+def test_a_large_plain_body_is_parsed_without_the_surrogate_walk():
+    body = ('{"text": "' + "x" * 200_000 + '", "é": "\\u00e9"}').encode()
+    assert loads_bounded(body, max_depth=64) == {"text": "x" * 200_000, "é": "é"}
