@@ -50,7 +50,11 @@ from mcp.shared.inbound import (
 from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
 
 from mcp_orch_app.config import describe_size, get_settings
-from mcp_orch_app.gateway.multiplexed_upstream import METHOD_NOT_FOUND, MultiplexedUpstream
+from mcp_orch_app.gateway.multiplexed_upstream import (
+    LISTEN_REQUEST_ID,
+    METHOD_NOT_FOUND,
+    MultiplexedUpstream,
+)
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
     Era,
@@ -469,6 +473,8 @@ class StreamableHttpUpstream(HttpUpstream):
         self._renewing = asyncio.Lock()
         self._posts: dict[int, asyncio.Task[None]] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._listen_streams: dict[str, asyncio.Task[None]] = {}
+        """The listen streams that replaced the first one (`watch_resources`), by request id."""
         self._param_headers: dict[str, dict[tuple[str, ...], str]] = {}
 
     # -- calls -----------------------------------------------------------------------------
@@ -736,6 +742,17 @@ class StreamableHttpUpstream(HttpUpstream):
         if self._listener is not None:
             self._listener.cancel()
             self._listener = None
+
+    def _start_listen(self, message: dict[str, Any]) -> None:
+        """A listen stream is the response stream of its own POST."""
+        self._listen_streams[message["id"]] = self._spawn(self._listen_modern(message))
+
+    def _stop_listen(self, listen_id: str) -> None:
+        stream = self._listen_streams.pop(listen_id, None)
+        if stream is not None:
+            stream.cancel()
+        elif listen_id == LISTEN_REQUEST_ID:
+            self._stop_listening()
 
     async def _listen(self, session: str) -> None:
         """Read the session's GET stream; a server without one answers 405, which is fine."""

@@ -29,7 +29,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +40,7 @@ from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, c
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
 from mcp_orch_app.gateway.namespace import ToolNames
 from mcp_orch_app.gateway.pool import UpstreamPool
+from mcp_orch_app.gateway.resource_subscriptions import ResourceSubscriptions
 from mcp_orch_app.gateway.unified_sessions import UnifiedSessions
 from mcp_orch_app.gateway.upstream import Upstream, UpstreamConfig
 from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory
@@ -158,6 +159,7 @@ class Gateway:
         self._by_server: dict[str, set[LiveSession]] = {}
         self.unified = UnifiedSessions()
         self.tool_names = ToolNames()
+        self.resources = ResourceSubscriptions()
         self._fanned_out: set[str] = set()
         self._remove_listener = None
         self._reaper: asyncio.Task[None] | None = None
@@ -288,21 +290,11 @@ class Gateway:
         if config is not None and config.project_id is not None:
             self.unified.fan_out(config.project_id, config.name, message)
 
-    def subscribed(self, server_id: str, uri: str, *, but: LiveSession | None = None) -> bool:
-        """Whether a session other than ``but`` (of the server, or a unified one of its
-        project) is subscribed to the server's resource ``uri``."""
-        if any(
-            uri in session.subscriptions
-            for session in self._by_server.get(server_id, ())
-            if session is not but
-        ):
-            return True
-        config = self.pool.config_of(server_id)
-        return (
-            config is not None
-            and config.project_id is not None
-            and self.unified.subscribed(config.project_id, config.name, uri, but=but)
-        )
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, cancelled when the gateway stops."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _on_pool_event(
         self,
@@ -318,6 +310,8 @@ class Gateway:
             return
         if level is LogLevel.INFO and category in _STARTS:
             self.unified.server_started(config.project_id, server_id)
+            if self.resources.uris(server_id):
+                self.spawn(self.resources.server_restarted(self, server_id))
         try:
             self.writer.submit_server_log(
                 project_id=config.project_id,
@@ -470,6 +464,10 @@ class Gateway:
             session.outbox.put_nowait(None)  # ends the open stream
         for listener in session.listeners:
             listener.close()
+        if session.subscriptions:
+            held, session.subscriptions = list(session.subscriptions.values()), {}
+            if _in_loop():
+                self.spawn(self.resources.release_all(self, held, session))
         if session.transport is ClientTransport.SSE and session.protocol_version is None:
             return  # never initialized: it has no row
         with contextlib.suppress(LogWriterClosed):
@@ -490,6 +488,14 @@ class Gateway:
 
 
 _STARTS = (ServerLogCategory.START, ServerLogCategory.RESTART)
+
+
+def _in_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _client_identity(client_info: Any) -> tuple[str | None, str | None]:
