@@ -784,6 +784,10 @@ class StreamableHttpUpstream(HttpUpstream):
                 self.config.name,
                 refused,
             )
+            self._listen_refused(
+                message["id"],
+                f"MCP server '{self.config.name}' refused subscriptions/listen (HTTP {refused})",
+            )
 
     async def _read_stream_while(
         self,
@@ -836,6 +840,11 @@ class SseUpstream(HttpUpstream):
         super().__init__(config, on_exit=on_exit, handshake_timeout=handshake_timeout, era=era)
         self.endpoint: str | None = None
         self._endpoint_known: asyncio.Future[str] | None = None
+
+    def _after_handshake(self) -> None:
+        # The GET stream carries everything, the listen stream's notifications too (a
+        # 2026-07-28 server sends its list changes and resource updates only there).
+        self._open_listen_stream()
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()

@@ -188,6 +188,7 @@ class MultiplexedUpstream(Upstream):
         self._listen_ids = itertools.count(2)
         self._listen_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._listen_lock = asyncio.Lock()
+        self._honoured_uris: frozenset[str] = frozenset()
         self._ready = False
         self._gone = False
         self._stopping = False
@@ -347,27 +348,29 @@ class MultiplexedUpstream(Upstream):
             "params": {"notifications": wanted, "_meta": dict(self._envelope)},
         }
 
-    async def watch_resources(self, uris: frozenset[str], timeout: float) -> None:
-        """2026-07-28: have the listen stream carry the updates of exactly ``uris``. A new
-        stream naming them is opened and, once the server acknowledges it, becomes the one
-        whose notifications are published; the old one is closed. UpstreamTimeout /
-        UpstreamError when the server does not acknowledge it (the old set stays)."""
+    async def watch_resources(self, uris: frozenset[str], timeout: float) -> frozenset[str]:
+        """2026-07-28: have the listen stream carry the updates of exactly ``uris``; returns
+        those the server's acknowledgement says it will send. A new stream naming them is
+        opened and, once the server acknowledges it, becomes the one whose notifications are
+        published; the old one is closed. UpstreamTimeout / UpstreamError /
+        UpstreamUnavailable when the server does not acknowledge it (the old set stays)."""
         async with self._listen_lock:
             if uris == self._resource_uris:
-                return
+                return self._honoured_uris
             if not self.healthy:
                 raise UpstreamUnavailable(self._unavailable_reason())
             previous, old_id = self._resource_uris, self._listen_id
             self._resource_uris = frozenset(uris)
             new_id = f"{LISTEN_REQUEST_ID}/{next(self._listen_ids)}"
             message = self._listen_request(new_id)
+            honoured: dict[str, Any] = {}
             if message is not None:
                 acknowledged = asyncio.get_running_loop().create_future()
                 self._listen_acks[new_id] = acknowledged
                 try:
                     self._start_listen(message)
                     async with asyncio.timeout(timeout):
-                        await acknowledged
+                        honoured = await acknowledged
                 except TimeoutError:
                     self._resource_uris = previous
                     self._stop_listen(new_id)
@@ -383,6 +386,17 @@ class MultiplexedUpstream(Upstream):
                     self._listen_acks.pop(new_id, None)
             self._listen_id = new_id
             self._stop_listen(old_id)
+            listed = honoured.get("resourceSubscriptions")
+            self._honoured_uris = frozenset(
+                uri for uri in (listed if isinstance(listed, list) else ()) if uri in uris
+            )
+            return self._honoured_uris
+
+    def _listen_refused(self, listen_id: str, reason: str) -> None:
+        """A listen stream could not be opened: a `watch_resources` waiting for it fails."""
+        acknowledged = self._listen_acks.get(listen_id)
+        if acknowledged is not None and not acknowledged.done():
+            acknowledged.set_exception(UpstreamUnavailable(reason))
 
     def _start_listen(self, message: dict[str, Any]) -> None:
         """Open a listen stream (on a duplex wire: send the request)."""

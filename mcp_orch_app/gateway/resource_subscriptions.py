@@ -39,6 +39,7 @@ MAX_SUBSCRIPTIONS_PER_SESSION = 100
 MAX_URI_CHARS = 2048
 """The longest resource URI a client may subscribe to."""
 METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
 
 Key = tuple[str, str]
 """(server id, the server's own URI)."""
@@ -137,7 +138,10 @@ async def _subscribe(
             raise UpstreamError(
                 METHOD_NOT_FOUND, f"MCP server '{name}' does not offer resource subscriptions"
             )
-        await upstream.watch_resources(wanted, timeout)
+        if uri not in await upstream.watch_resources(wanted, timeout):
+            raise UpstreamError(
+                INVALID_PARAMS, f"MCP server '{name}' did not accept a subscription to {uri!r}"
+            )
         return
     # A handshake-era server says itself whether it serves resources/subscribe.
     await upstream.request("resources/subscribe", {"uri": uri}, timeout=timeout)

@@ -165,6 +165,7 @@ class Gateway:
         self._reaper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -181,6 +182,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """End every session and stop every upstream process; the writer is closed after."""
+        self._stopping = True  # the upstreams go: their subscriptions are not released one by one
         if self._remove_listener is not None:
             self._remove_listener()
         if self._reaper is not None:
@@ -466,7 +468,7 @@ class Gateway:
             listener.close()
         if session.subscriptions:
             held, session.subscriptions = list(session.subscriptions.values()), {}
-            if _in_loop():
+            if _in_loop() and not self._stopping:
                 self.spawn(self.resources.release_all(self, held, session))
         if session.transport is ClientTransport.SSE and session.protocol_version is None:
             return  # never initialized: it has no row

@@ -14,9 +14,10 @@ on its own timer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,29 +28,29 @@ from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
 
 from mcp_orch_app import db
 from mcp_orch_app.gateway import forwarding, http_endpoints
+from mcp_orch_app.models.enums import Transport
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn
 from tests.helpers import FIXTURE_SERVER, install_server_everything
+from tests.integration import test_unified_endpoint
 from tests.integration.test_gateway_endpoints import (
     auto_client,
     handshake_session,
     sse_session,
 )
+from tests.integration.test_http_upstreams import fixture_server
 from tests.integration.test_unified_endpoint import Notifications, eventually, unified_url
-from tests.live_app import LiveApp, running_app
+from tests.live_app import LiveApp
 
 pytestmark = pytest.mark.filterwarnings("ignore:resources/(un)?subscribe is removed")
+
+live = test_unified_endpoint.live
+"""The running app (the unified endpoint suite's fixture)."""
 
 GREETING = "fixture://greeting"
 ITEM = "fixture://items/7"
 QUIET = 0.5
 """How long a client that must get nothing is watched after the one that must got its update."""
-
-
-@pytest.fixture
-async def live(engine) -> AsyncIterator[LiveApp]:
-    async with running_app(engine) as app:
-        yield app
 
 
 @dataclass
@@ -108,6 +109,22 @@ async def streams_open(live: LiveApp, count: int) -> None:
     )
 
 
+@asynccontextmanager
+async def two_sessions(live: LiveApp, url: str, key: str, session_for: Any = handshake_session):
+    """Two handshake-era clients of ``url``, each with the resource updates it got:
+    (a, got_a, b, got_b), their notification streams open."""
+    got_a = Notifications("notifications/resources/updated")
+    got_b = Notifications("notifications/resources/updated")
+    async with (
+        session_for(url, key, message_handler=got_a) as a,
+        session_for(url, key, message_handler=got_b) as b,
+    ):
+        assert a.server_capabilities.resources.subscribe
+        if session_for is handshake_session:
+            await streams_open(live, 2)
+        yield a, got_a, b, got_b
+
+
 async def quiet(notifications: Notifications) -> list[Any]:
     await asyncio.sleep(QUIET)
     return notifications.received
@@ -121,14 +138,7 @@ async def test_only_the_subscriber_gets_updates_and_one_upstream_subscription_se
     live, project, upstream
 ):
     url = live.url(project.id, upstream)
-    got_a = Notifications("notifications/resources/updated")
-    got_b = Notifications("notifications/resources/updated")
-    async with (
-        handshake_session(url, project.key, message_handler=got_a) as a,
-        handshake_session(url, project.key, message_handler=got_b) as b,
-    ):
-        assert a.server_capabilities.resources.subscribe
-        await streams_open(live, 2)
+    async with two_sessions(live, url, project.key) as (a, got_a, b, got_b):
         await a.subscribe_resource(GREETING)
         await a.subscribe_resource(GREETING)  # twice is once
         assert holders(live, project, upstream, GREETING) == 1
@@ -219,17 +229,9 @@ async def test_the_number_of_subscriptions_of_a_session_is_bounded(live, project
 async def test_the_unified_endpoint_maps_subscriptions_to_their_servers(live, project, transport):
     url = unified_url(live, project.id, "sse" if transport == "sse" else "mcp")
     session_for = sse_session if transport == "sse" else handshake_session
-    got_a = Notifications("notifications/resources/updated")
-    got_b = Notifications("notifications/resources/updated")
     modern_greeting = f"mcp-orch:modern/{GREETING}"
     classic_item = f"mcp-orch:classic/{ITEM}"
-    async with (
-        session_for(url, project.key, message_handler=got_a) as a,
-        session_for(url, project.key, message_handler=got_b) as b,
-    ):
-        assert a.server_capabilities.resources.subscribe
-        if transport != "sse":
-            await streams_open(live, 2)
+    async with two_sessions(live, url, project.key, session_for) as (a, got_a, b, got_b):
         await a.subscribe_resource(modern_greeting)
         await b.subscribe_resource(classic_item)
         # The servers were asked with their own URIs.
@@ -348,15 +350,8 @@ async def test_server_everything_updates_reach_only_its_subscriber(live, project
             ServerIn(name="everything", command=str(everything), args=["stdio"]),
         )
     url = live.url(project.id, "everything")
-    got_a = Notifications("notifications/resources/updated")
-    got_b = Notifications("notifications/resources/updated")
-    async with (
-        handshake_session(url, project.key, message_handler=got_a) as a,
-        handshake_session(url, project.key, message_handler=got_b) as b,
-    ):
-        assert a.server_capabilities.resources.subscribe
+    async with two_sessions(live, url, project.key) as (a, got_a, b, got_b):
         uri = str((await a.list_resources()).resources[0].uri)
-        await streams_open(live, 2)
         await a.subscribe_resource(uri)
         await b.call_tool("toggle-subscriber-updates", {})
         try:
@@ -364,3 +359,69 @@ async def test_server_everything_updates_reach_only_its_subscriber(live, project
             assert await quiet(got_b) == []
         finally:
             await b.call_tool("toggle-subscriber-updates", {})
+
+
+# --- HTTP upstreams -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", [Transport.STREAMABLE_HTTP, Transport.SSE])
+async def test_http_upstreams_deliver_updates_to_their_subscribers_only(
+    live, project, engine, tmp_path, transport
+):
+    # A listen stream naming the URIs: a POST of its own over streamable HTTP, a message of the
+    # GET stream over SSE.
+    process = fixture_server(tmp_path, transport)
+    process.env["FIXTURE_SUBSCRIPTION_LOG"] = str(tmp_path / "subscriptions.log")
+    await process.start()
+    try:
+        with db.session_scope(engine) as s:
+            server = ServerIn(name="remote", transport=transport.value, url=process.url)
+            servers.create_server(s, project.owner.actor, project.id, server)
+        url = live.url(project.id, "remote")
+        async with (
+            two_sessions(live, url, project.key) as (a, got_a, b, got_b),
+            auto_client(url, project.key) as modern,
+        ):
+            await a.subscribe_resource(GREETING)
+            async with modern.listen(resource_subscriptions=[ITEM]) as watching:
+                assert watching.honored.resource_subscriptions == [ITEM]
+                await b.call_tool("touch_resource", {"uri": GREETING})
+                assert str((await got_a.first()).params.uri) == GREETING
+                await b.call_tool("touch_resource", {"uri": ITEM})
+                event = await asyncio.wait_for(anext(aiter(watching)), 10)
+                assert event == ResourceUpdated(uri=ITEM)
+                assert await quiet(got_b) == [] and len(got_a.received) == 1
+            await a.unsubscribe_resource(GREETING)
+        # Both speak 2026-07-28 to the gateway: the standing listen stream (list changes), then
+        # one per change of the watched URIs.
+        seen = (tmp_path / "subscriptions.log").read_text().splitlines()
+        assert seen == [
+            "listen:",
+            f"listen:{GREETING}",
+            f"listen:{GREETING},{ITEM}",
+            f"listen:{ITEM}",
+            "listen:",
+        ]
+    finally:
+        process.kill()
+
+
+@pytest.mark.parametrize("upstream", ["classic", "modern"])
+async def test_subscriptions_are_made_again_when_the_server_restarts(live, project, upstream):
+    url = live.url(project.id, upstream)
+    async with two_sessions(live, url, project.key) as (a, got_a, b, got_b):
+        await a.subscribe_resource(GREETING)
+        with pytest.raises(MCPError):
+            await b.call_tool("crash", {})
+
+        async def touched() -> bool:
+            # The next call starts the server again (once its back-off is over).
+            with contextlib.suppress(MCPError):
+                await b.call_tool("touch_resource", {"uri": GREETING})
+            await asyncio.sleep(0.2)
+            return bool(got_a.received)
+
+        await eventually(touched, 15, "an update after the restart")
+        assert got_b.received == []
+    started = project.upstream_saw(upstream, "subscribe:" if upstream == "classic" else "listen:")
+    assert started.count(f"{'subscribe' if upstream == 'classic' else 'listen'}:{GREETING}") == 2
