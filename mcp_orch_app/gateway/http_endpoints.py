@@ -700,7 +700,10 @@ async def _listen(
     gateway: Gateway, access: EndpointAccess, session: LiveSession, message: dict[str, Any]
 ) -> Response:
     """`subscriptions/listen` (2026-07-28): the response is a stream that starts with the
-    acknowledgement (the list changes the gateway will pass on), then carries those of the
+    acknowledgement (the list changes the gateway will pass on, and the `resourceSubscriptions`
+    it subscribed: URIs mapped to their server on the unified endpoint, each held by the stream
+    in the gateway's `ResourceSubscriptions` until it closes; an unknown URI refuses the
+    request, one whose server offers no subscriptions is left out), then carries those of the
     endpoint's servers, tagged with the request's id, until the client goes away (or the
     session ends, e.g. its key is revoked: then the stream ends with the listen result)."""
     request_id = message["id"]

@@ -12,8 +12,9 @@
   cached answers are dropped at once; changes made by another process are seen within the TTL;
 - the live client sessions, their idle reaper, and the fan-out of upstream notifications
   (list_changed, logging, resources/updated) to the sessions of that server and to the unified
-  sessions of its project (`UnifiedSessions`), and the tool names the unified endpoint routes
-  by (`ToolNames`).
+  sessions of its project (`UnifiedSessions`), the tool names the unified endpoint routes
+  by (`ToolNames`), and the resource subscriptions of every session, one upstream subscription
+  per server and URI (`ResourceSubscriptions`, gateway/resource_subscriptions.py).
 
 `InstanceHeartbeat` (run by `gateway_lifespan`) keeps this process's `GatewayInstance` row
 alive, so the client sessions of a backend that was killed are ended (services/instances.py).
