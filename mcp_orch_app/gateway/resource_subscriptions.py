@@ -92,8 +92,11 @@ class ResourceSubscriptions:
             if holders:
                 return
             del self._holders[(server_id, uri)]
+            made_on = self._on.get(server_id)
+            if not self.uris(server_id):
+                self._on.pop(server_id, None)  # keeps no stopped connection alive
             upstream = gateway.pool.running(server_id)
-            if upstream is None or self._on.get(server_id) is not upstream:
+            if upstream is None or made_on is not upstream:
                 return  # the connection it was made on is gone, and the subscription with it
             config = gateway.pool.config_of(server_id)
             timeout = config.timeout_seconds if config is not None else 30.0
