@@ -151,9 +151,10 @@ class LiveSession:
     ip: str | None = None
     initialized: bool = False
     log_level: str | None = None
-    subscriptions: set[str] = field(default_factory=set)
-    """The resource URIs the client subscribed to, as it named them (unified URIs on the
-    unified endpoint)."""
+    subscriptions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """The resource URIs the client subscribed to with resources/subscribe, as it named them
+    (unified URIs on the unified endpoint) -> (server id, the server's own URI): its references
+    in the gateway's `ResourceSubscriptions`."""
     outbox: asyncio.Queue[dict[str, Any] | None] | None = None
     """Where server-to-client messages go while a stream is open (the GET stream of streamable
     HTTP, the SSE transport's stream); None while no stream is open."""
@@ -199,9 +200,10 @@ class LiveSession:
             listener.offer(method, message)
         if self.outbox is None:
             return
-        params = message.get("params") or {}
-        if method == "notifications/resources/updated":
-            if params.get("uri") not in self.subscriptions:
+        params = message.get("params")
+        params = params if isinstance(params, dict) else {}
+        if method == RESOURCE_UPDATED:
+            if _uri_of(message) not in self.subscriptions:
                 return
         elif method == "notifications/message" and self.log_level is not None:
             wanted = _LOG_SEVERITY.get(self.log_level, 0)
@@ -211,6 +213,7 @@ class LiveSession:
 
 
 SUBSCRIPTION_ID_META_KEY = "io.modelcontextprotocol/subscriptionId"
+RESOURCE_UPDATED = "notifications/resources/updated"
 
 LISTEN_FILTERS = {
     "toolsListChanged": "notifications/tools/list_changed",
@@ -224,8 +227,8 @@ LISTEN_FLAG_KINDS = {
 }
 """The `subscriptions/listen` filter flags the gateway honours, and the list each is about
 (the capability whose ``listChanged`` says a server sends those changes). The filter's
-`resourceSubscriptions` is not honoured: the acknowledgement leaves it out, as the spec allows,
-so clients know not to wait for resource updates."""
+`resourceSubscriptions` is honoured for the URIs whose server offers subscriptions (the
+acknowledgement names those; http_endpoints.py)."""
 
 
 @dataclass(eq=False)
@@ -236,13 +239,17 @@ class Listener:
     request_id: Any
     methods: frozenset[str]
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+    resources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """The resource URIs whose updates the stream carries, as the client named them -> (server
+    id, the server's own URI): its references in the gateway's `ResourceSubscriptions`."""
 
     @classmethod
-    def for_filter(
-        cls, request_id: Any, wanted: dict[str, Any]
-    ) -> tuple[Listener, dict[str, bool]]:
-        """The listener for a client's filter, and the subset of it the gateway honours."""
-        honoured = {flag: True for flag in LISTEN_FLAG_KINDS if wanted.get(flag) is True}
+    def for_filter(cls, request_id: Any, wanted: dict[str, Any]) -> tuple[Listener, dict[str, Any]]:
+        """The listener for a client's list-change flags, and the subset the gateway honours
+        (resource URIs are added by whoever subscribes them)."""
+        honoured: dict[str, Any] = {
+            flag: True for flag in LISTEN_FLAG_KINDS if wanted.get(flag) is True
+        }
         methods = frozenset(
             f"notifications/{LISTEN_FLAG_KINDS[flag]}/list_changed" for flag in honoured
         )
@@ -254,8 +261,17 @@ class Listener:
         return {**message, "params": params}
 
     def offer(self, method: Any, message: dict[str, Any]) -> None:
-        if method in self.methods:
+        if method in self.methods or (
+            method == RESOURCE_UPDATED and _uri_of(message) in self.resources
+        ):
             self.queue.put_nowait(self.tag(message))
 
     def close(self) -> None:
         self.queue.put_nowait(None)
+
+
+def _uri_of(message: dict[str, Any]) -> Any:
+    """The `uri` of a resources/updated notification (None when it has none)."""
+    params = message.get("params")
+    uri = params.get("uri") if isinstance(params, dict) else None
+    return uri if isinstance(uri, str) else None

@@ -15,8 +15,9 @@ upstream validates requests).
 - `call_tool` / `run_tool_call`: `tools/call` of a disabled tool is refused as a tool error
   naming the reason; every `tools/call` (refusals and protocol errors included) becomes one
   ToolCallLog row, submitted to the batched writer.
-- `subscribe_resource` / `unsubscribe_resource`: remembered per session (for routing
-  `resources/updated`); the upstream is asked once and released when no session wants the URI.
+- `subscribe_resource` / `unsubscribe_resource`: held per session (for routing
+  `resources/updated`), bounded; the upstream is asked once per URI and released when no
+  session wants it (gateway/resource_subscriptions.py).
 - `initialize_result` / `discover_result`: a server endpoint's identity, from the upstream's
   own handshake.
 """
@@ -40,10 +41,12 @@ from mcp_types.version import (
 from mcp_orch_app.gateway.client_requests import InputRelay, with_input_log
 from mcp_orch_app.gateway.client_sessions import LiveSession
 from mcp_orch_app.gateway.log_writer import LogWriterClosed
+from mcp_orch_app.gateway.resource_subscriptions import (
+    MAX_SUBSCRIPTIONS_PER_SESSION,
+    checked_uri,
+)
 from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, ServerAccess
 from mcp_orch_app.gateway.upstream import (
-    Era,
-    Upstream,
     UpstreamCancelled,
     UpstreamError,
     UpstreamFailure,
@@ -173,19 +176,9 @@ async def initialize_result(
     """The `initialize` answer, made from the upstream's own handshake."""
     upstream = await gateway.upstream(access)
     server_info = upstream.server_info or {"name": access.server_name, "version": ""}
-    capabilities = _handshake_capabilities(upstream)
-    return handshake_answer(params, capabilities, server_info, upstream.instructions)
-
-
-def _handshake_capabilities(upstream: Upstream) -> dict[str, Any]:
-    """What a handshake-era client is offered. A 2026-07-28 server's `resources.subscribe`
-    means resource updates on `subscriptions/listen`: that era has no `resources/subscribe`,
-    so a client of the handshake era is not offered one it would be refused."""
-    resources = upstream.capabilities.get("resources")
-    if upstream.era is not Era.MODERN or not isinstance(resources, dict):
-        return upstream.capabilities
-    offered = {key: value for key, value in resources.items() if key != "subscribe"}
-    return {**upstream.capabilities, "resources": offered}
+    # A 2026-07-28 server's `resources.subscribe` holds for a handshake-era client too: its
+    # resources/subscribe becomes the URIs of the upstream's listen stream.
+    return handshake_answer(params, upstream.capabilities, server_info, upstream.instructions)
 
 
 async def discover_result(gateway: Gateway, access: ServerAccess) -> dict[str, Any]:
@@ -289,14 +282,24 @@ async def subscribe_resource(
     message: dict[str, Any],
     named: str | None = None,
 ) -> dict[str, Any]:
-    """resources/subscribe of one of the server's URIs; the session remembers it as the client
-    ``named`` it (the unified URI on the unified endpoint). The server is asked only once."""
-    uri = _requested_uri(message)
-    already = gateway.subscribed(access.server_id, uri, but=session)
-    session.subscriptions.add(named or uri)
-    if already:
+    """resources/subscribe of one of the server's URIs for a handshake-era session, which
+    holds it as the client ``named`` it (the unified URI on the unified endpoint): one upstream
+    subscription per server and URI serves every session (gateway/resource_subscriptions.py)."""
+    uri = checked_uri((message.get("params") or {}).get("uri"), message["method"])
+    named = named or uri
+    if named in session.subscriptions:
         return {}
-    return await forward_request(gateway, access, session, message, None)
+    if len(session.subscriptions) >= MAX_SUBSCRIPTIONS_PER_SESSION:
+        raise ValueError(
+            f"resources/subscribe refused: this session already holds "
+            f"{MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions; unsubscribe some first"
+        )
+    await gateway.resources.acquire(gateway, access, uri, session)
+    if session.ended:  # it ended while the server was asked
+        await gateway.resources.release(gateway, access.server_id, uri, session)
+        return {}
+    session.subscriptions[named] = (access.server_id, uri)
+    return {}
 
 
 async def unsubscribe_resource(
@@ -306,20 +309,17 @@ async def unsubscribe_resource(
     message: dict[str, Any],
     named: str | None = None,
 ) -> dict[str, Any]:
-    """resources/unsubscribe; the server is released when no session wants the URI any more."""
-    uri = _requested_uri(message)
-    session.subscriptions.discard(named or uri)
-    if gateway.subscribed(access.server_id, uri, but=session):
-        return {}
-    return await forward_request(gateway, access, session, message, None)
-
-
-def _requested_uri(message: dict[str, Any]) -> str:
-    """The `uri` of a resources/subscribe or resources/unsubscribe request."""
-    uri = (message.get("params") or {}).get("uri")
-    if not isinstance(uri, str):
-        raise ValueError(f"{message['method']} needs a uri")
-    return uri
+    """resources/unsubscribe of a URI the session subscribed to (any other is refused: a
+    session releases only its own); the upstream is released when no one wants it any more."""
+    uri = checked_uri((message.get("params") or {}).get("uri"), message["method"])
+    named = named or uri
+    held = session.subscriptions.pop(named, None)
+    if held is None:
+        raise ValueError(
+            f"resources/unsubscribe refused: this session is not subscribed to {named!r}"
+        )
+    await gateway.resources.release(gateway, *held, session)
+    return {}
 
 
 # -- tools/call ----------------------------------------------------------------------------

@@ -79,8 +79,19 @@ from mcp_orch_app.gateway.forwarding import (
     refuse_call,
 )
 from mcp_orch_app.gateway.http_security import check_host_and_origin
-from mcp_orch_app.gateway.methods import handle_request, initialize_endpoint
-from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, UnifiedAccess, current_gateway
+from mcp_orch_app.gateway.methods import handle_request, initialize_endpoint, route_for
+from mcp_orch_app.gateway.resource_subscriptions import (
+    MAX_SUBSCRIPTIONS_PER_SESSION,
+    checked_uri,
+    offers_subscriptions,
+)
+from mcp_orch_app.gateway.runtime import (
+    EndpointAccess,
+    Gateway,
+    ServerAccess,
+    UnifiedAccess,
+    current_gateway,
+)
 from mcp_orch_app.gateway.upstream import UpstreamFailure
 from mcp_orch_app.models.enums import ClientTransport, ToolCallErrorCode, ToolCallStatus
 from mcp_orch_app.security.destinations import LOOP_HEADER, is_loop
@@ -688,7 +699,10 @@ async def _listen(
     gateway: Gateway, access: EndpointAccess, session: LiveSession, message: dict[str, Any]
 ) -> Response:
     """`subscriptions/listen` (2026-07-28): the response is a stream that starts with the
-    acknowledgement (the list changes the gateway will pass on), then carries those of the
+    acknowledgement (the list changes the gateway will pass on, and the `resourceSubscriptions`
+    it subscribed: URIs mapped to their server on the unified endpoint, each held by the stream
+    in the gateway's `ResourceSubscriptions` until it closes; an unknown URI refuses the
+    request, one whose server offers no subscriptions is left out), then carries those of the
     endpoint's servers, tagged with the request's id, until the client goes away (or the
     session ends, e.g. its key is revoked: then the stream ends with the listen result)."""
     request_id = message["id"]
@@ -696,6 +710,10 @@ async def _listen(
     if not isinstance(wanted, dict):
         reason = "subscriptions/listen needs a notifications filter object"
         return _json(error_response(request_id, INVALID_PARAMS, reason), 400)
+    try:
+        resources = _listened_resources(access, session, wanted.get("resourceSubscriptions"))
+    except ValueError as exc:
+        return _json(error_response(request_id, INVALID_PARAMS, str(exc)), 400)
     if not isinstance(access, UnifiedAccess):
         # A server's list changes pass only if it says it sends them.
         try:
@@ -711,21 +729,27 @@ async def _listen(
         }
     listener, honoured = Listener.for_filter(request_id, wanted)
     session.listeners.append(listener)
-    acknowledged = listener.tag(
-        {
-            "jsonrpc": "2.0",
-            "method": "notifications/subscriptions/acknowledged",
-            "params": {"notifications": honoured},
-        }
-    )
+    meta = listener.tag({"params": {}})["params"]["_meta"]
     ended = {
         "jsonrpc": "2.0",
         "id": request_id,
-        "result": {"resultType": "complete", "_meta": acknowledged["params"]["_meta"]},
+        "result": {"resultType": "complete", "_meta": meta},
     }
 
     async def stream() -> AsyncIterator[bytes]:
         try:
+            # Subscribed before the acknowledgement (which names the URIs that are), so no
+            # update after it is missed; a URI whose server cannot subscribe is left out.
+            await _subscribe_listener(gateway, session, listener, resources)
+            if listener.resources:
+                honoured["resourceSubscriptions"] = list(listener.resources)
+            acknowledged = listener.tag(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "notifications/subscriptions/acknowledged",
+                    "params": {"notifications": honoured},
+                }
+            )
             yield _sse_event(acknowledged)
             while True:
                 try:
@@ -740,8 +764,55 @@ async def _listen(
         finally:
             session.listeners.remove(listener)
             session.last_seen = time.monotonic()
+            if listener.resources:
+                held, listener.resources = list(listener.resources.values()), {}
+                gateway.spawn(gateway.resources.release_all(gateway, held, listener))
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+
+def _listened_resources(
+    access: EndpointAccess, session: LiveSession, uris: Any
+) -> list[tuple[str, ServerAccess, str]]:
+    """(the URI as the client names it, its server, the server's own URI) of each URI of a
+    listen filter's `resourceSubscriptions`; ValueError when the list or a URI is bad or the
+    session would hold more than MAX_SUBSCRIPTIONS_PER_SESSION."""
+    if uris is None:
+        return []
+    if not isinstance(uris, list):
+        raise ValueError("subscriptions/listen: resourceSubscriptions must be a list of URIs")
+    held = sum(len(listener.resources) for listener in session.listeners)
+    if held + len(uris) > MAX_SUBSCRIPTIONS_PER_SESSION:
+        raise ValueError(
+            f"subscriptions/listen: at most {MAX_SUBSCRIPTIONS_PER_SESSION} resource "
+            f"subscriptions per client ({held} held on its open streams)"
+        )
+    route = route_for(access)
+    found: dict[str, tuple[str, ServerAccess, str]] = {}
+    for uri in uris:
+        named = checked_uri(uri, "subscriptions/listen resourceSubscriptions")
+        server, params = route.resource(named)
+        found[named] = (named, server, params.get("uri", named))
+    return list(found.values())
+
+
+async def _subscribe_listener(
+    gateway: Gateway,
+    session: LiveSession,
+    listener: Listener,
+    resources: list[tuple[str, ServerAccess, str]],
+) -> None:
+    for named, server, uri in resources:
+        if session.ended:
+            return
+        try:
+            if not offers_subscriptions(await gateway.upstream(server)):
+                continue
+            await gateway.resources.acquire(gateway, server, uri, listener)
+        except UpstreamFailure as exc:
+            logger.info("listen stream: %s not subscribed: %s", named, exc)
+            continue
+        listener.resources[named] = (server.server_id, uri)
 
 
 async def _admit_session(request: Request) -> tuple[Gateway, LiveSession]:

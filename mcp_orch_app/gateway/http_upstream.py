@@ -54,7 +54,11 @@ from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
 
 from mcp_orch_app.config import describe_size, get_settings
 from mcp_orch_app.fast_json import dumps_bytes
-from mcp_orch_app.gateway.multiplexed_upstream import METHOD_NOT_FOUND, MultiplexedUpstream
+from mcp_orch_app.gateway.multiplexed_upstream import (
+    LISTEN_REQUEST_ID,
+    METHOD_NOT_FOUND,
+    MultiplexedUpstream,
+)
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
     Era,
@@ -515,6 +519,8 @@ class StreamableHttpUpstream(HttpUpstream):
         self._renewing = asyncio.Lock()
         self._posts: dict[int, asyncio.Task[None]] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._listen_streams: dict[str, asyncio.Task[None]] = {}
+        """The listen streams that replaced the first one (`watch_resources`), by request id."""
         self._param_headers: dict[str, dict[tuple[str, ...], str]] = {}
 
     # -- calls -----------------------------------------------------------------------------
@@ -852,6 +858,17 @@ class StreamableHttpUpstream(HttpUpstream):
             self._listener.cancel()
             self._listener = None
 
+    def _start_listen(self, message: dict[str, Any]) -> None:
+        """A listen stream is the response stream of its own POST."""
+        self._listen_streams[message["id"]] = self._spawn(self._listen_modern(message))
+
+    def _stop_listen(self, listen_id: str) -> None:
+        stream = self._listen_streams.pop(listen_id, None)
+        if stream is not None:
+            stream.cancel()
+        elif listen_id == LISTEN_REQUEST_ID:
+            self._stop_listening()
+
     async def _listen(self, session: str) -> None:
         """Read the session's GET stream; a server without one answers 405, which is fine.
         When it drops it is opened again with `Last-Event-ID`, so the server can send again
@@ -882,6 +899,10 @@ class StreamableHttpUpstream(HttpUpstream):
                 "will not reach clients",
                 self.config.name,
                 refused,
+            )
+            self._listen_refused(
+                message["id"],
+                f"MCP server '{self.config.name}' refused subscriptions/listen (HTTP {refused})",
             )
 
     async def _read_stream_while(
@@ -942,6 +963,11 @@ class SseUpstream(HttpUpstream):
         super().__init__(config, on_exit=on_exit, handshake_timeout=handshake_timeout, era=era)
         self.endpoint: str | None = None
         self._endpoint_known: asyncio.Future[str] | None = None
+
+    def _after_handshake(self) -> None:
+        # The GET stream carries everything, the listen stream's notifications too (a
+        # 2026-07-28 server sends its list changes and resource updates only there).
+        self._open_listen_stream()
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()

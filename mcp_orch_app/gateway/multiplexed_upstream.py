@@ -14,7 +14,9 @@ A 2026-07-28 server sends list-changed notifications only on a `subscriptions/li
 every transport opens one after the handshake (`_listen_request`: every list change the server
 advertises; stdio sends it on its one wire, streamable HTTP keeps its response stream open); what
 arrives on it is published to the subscribers like a handshake-era server's unsolicited
-notifications.
+notifications. The same stream carries the resource updates the gateway's clients subscribed
+to (`watch_resources`: the stream is replaced by one naming the new set of URIs, the old one
+closed once the new one is acknowledged, so no update falls between them).
 
 A transport (stdio, SSE, streamable HTTP) supplies the wire: `_send` delivers one message,
 `_send_soon` does so without waiting, and whatever arrives is handed to `_dispatch`.
@@ -71,7 +73,8 @@ DISCOVER_TIMEOUT = 10.0
 METHOD_NOT_FOUND = -32601
 
 LISTEN_REQUEST_ID = "mcp-orch/listen"
-"""The id of the standing `subscriptions/listen` request (a string: call ids are ints)."""
+"""The id of the standing `subscriptions/listen` request (a string: call ids are ints); the
+streams that replace it are `mcp-orch/listen/<n>`."""
 
 _LISTEN_FLAGS = (
     ("tools", "toolsListChanged"),
@@ -178,6 +181,14 @@ class MultiplexedUpstream(Upstream):
         self._attention: InputHandler | None = None
         """Who gets the server's requests outside any call: the last caller that could answer."""
         self._envelope: dict[str, Any] | None = None
+        self._resource_uris: frozenset[str] = frozenset()
+        """The resource URIs the listen stream asks updates of (2026-07-28)."""
+        self._listen_id = LISTEN_REQUEST_ID
+        """The id of the listen stream whose notifications are published (others are dropped)."""
+        self._listen_ids = itertools.count(2)
+        self._listen_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._listen_lock = asyncio.Lock()
+        self._honoured_uris: frozenset[str] = frozenset()
         self._ready = False
         self._gone = False
         self._stopping = False
@@ -314,26 +325,86 @@ class MultiplexedUpstream(Upstream):
         self.instructions = result.get("instructions")
         self._envelope = _envelope(version)
 
-    def _listen_request(self) -> dict[str, Any] | None:
+    def _listen_request(self, request_id: str | None = None) -> dict[str, Any] | None:
         """The standing `subscriptions/listen` request for a modern server's list changes (see
-        the module docstring); None for a handshake-era server, which sends them unasked, or
-        one that advertises none."""
+        the module docstring) and the resource URIs watched; None for a handshake-era server,
+        which sends them unasked, or when there is nothing to listen for."""
         if self._envelope is None:
             return None
-        wanted = {
+        wanted: dict[str, Any] = {
             flag: True
             for capability, flag in _LISTEN_FLAGS
             if isinstance(options := self.capabilities.get(capability), dict)
             and options.get("listChanged")
         }
+        if self._resource_uris:
+            wanted["resourceSubscriptions"] = sorted(self._resource_uris)
         if not wanted:
             return None
         return {
             "jsonrpc": "2.0",
-            "id": LISTEN_REQUEST_ID,
+            "id": request_id or self._listen_id,
             "method": "subscriptions/listen",
             "params": {"notifications": wanted, "_meta": dict(self._envelope)},
         }
+
+    async def watch_resources(self, uris: frozenset[str], timeout: float) -> frozenset[str]:
+        """2026-07-28: have the listen stream carry the updates of exactly ``uris``; returns
+        those the server's acknowledgement says it will send. A new stream naming them is
+        opened and, once the server acknowledges it, becomes the one whose notifications are
+        published; the old one is closed. UpstreamTimeout / UpstreamError /
+        UpstreamUnavailable when the server does not acknowledge it (the old set stays)."""
+        async with self._listen_lock:
+            if uris == self._resource_uris:
+                return self._honoured_uris
+            if not self.healthy:
+                raise UpstreamUnavailable(self._unavailable_reason())
+            previous, old_id = self._resource_uris, self._listen_id
+            self._resource_uris = frozenset(uris)
+            new_id = f"{LISTEN_REQUEST_ID}/{next(self._listen_ids)}"
+            message = self._listen_request(new_id)
+            honoured: dict[str, Any] = {}
+            if message is not None:
+                acknowledged = asyncio.get_running_loop().create_future()
+                self._listen_acks[new_id] = acknowledged
+                try:
+                    self._start_listen(message)
+                    async with asyncio.timeout(timeout):
+                        honoured = await acknowledged
+                except TimeoutError:
+                    self._resource_uris = previous
+                    self._stop_listen(new_id)
+                    raise UpstreamTimeout(
+                        f"MCP server '{self.config.name}' did not acknowledge "
+                        f"subscriptions/listen within {timeout:g}s"
+                    ) from None
+                except BaseException:
+                    self._resource_uris = previous
+                    self._stop_listen(new_id)
+                    raise
+                finally:
+                    self._listen_acks.pop(new_id, None)
+            self._listen_id = new_id
+            self._stop_listen(old_id)
+            listed = honoured.get("resourceSubscriptions")
+            self._honoured_uris = frozenset(
+                uri for uri in (listed if isinstance(listed, list) else ()) if uri in uris
+            )
+            return self._honoured_uris
+
+    def _listen_refused(self, listen_id: str, reason: str) -> None:
+        """A listen stream could not be opened: a `watch_resources` waiting for it fails."""
+        acknowledged = self._listen_acks.get(listen_id)
+        if acknowledged is not None and not acknowledged.done():
+            acknowledged.set_exception(UpstreamUnavailable(reason))
+
+    def _start_listen(self, message: dict[str, Any]) -> None:
+        """Open a listen stream (on a duplex wire: send the request)."""
+        self._send_soon(message)
+
+    def _stop_listen(self, listen_id: str) -> None:
+        """Close a listen stream (on a duplex wire: cancel its request)."""
+        self._send_cancelled(listen_id, "replaced by another subscriptions/listen")
 
     def _open_listen_stream(self) -> None:
         """Send the listen request on a wire that carries its notifications with everything
@@ -489,7 +560,7 @@ class MultiplexedUpstream(Upstream):
         call.future.set_exception(UpstreamCancelled(f"{call.method} was cancelled"))
         return True
 
-    def _send_cancelled(self, request_id: int, reason: str) -> None:
+    def _send_cancelled(self, request_id: int | str, reason: str) -> None:
         """Tell the server to stop working on a call we no longer wait for (best effort)."""
         params = {"requestId": request_id, "reason": reason}
         with contextlib.suppress(UpstreamUnavailable):
@@ -530,13 +601,44 @@ class MultiplexedUpstream(Upstream):
             self._route_progress(message)
         elif message["method"] == "notifications/cancelled":
             self._cancel_relay(message.get("params"))
+        elif self._from_other_listen_stream(message):
+            return
         elif message["method"] not in _NOT_PUBLISHED:
             self._publish(_untagged(message))
 
+    def _from_other_listen_stream(self, message: dict[str, Any]) -> bool:
+        """Whether the notification came on a listen stream other than the current one (being
+        replaced, or replacing it: its acknowledgement is awaited by `watch_resources`)."""
+        params = message.get("params")
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        tag = meta.get(SUBSCRIPTION_ID_META_KEY) if isinstance(meta, dict) else None
+        if (
+            not isinstance(tag, str)
+            or not tag.startswith(LISTEN_REQUEST_ID)
+            or tag == self._listen_id
+        ):
+            return False
+        acknowledged = self._listen_acks.get(tag)
+        if (
+            message["method"] == "notifications/subscriptions/acknowledged"
+            and acknowledged is not None
+            and not acknowledged.done()
+        ):
+            honoured = params.get("notifications")
+            acknowledged.set_result(honoured if isinstance(honoured, dict) else {})
+        return True
+
     def _resolve(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
-        if request_id == LISTEN_REQUEST_ID:
-            # The listen stream ended (the server shuts down) or was refused.
+        if isinstance(request_id, str) and request_id.startswith(LISTEN_REQUEST_ID):
+            # A listen stream ended (the server shuts down, or we closed it) or was refused.
+            acknowledged = self._listen_acks.get(request_id)
+            if acknowledged is not None and not acknowledged.done():
+                refused = UpstreamError.from_wire(message.get("error") or {"message": "ended"})
+                acknowledged.set_exception(refused)
+                return
+            if request_id != self._listen_id:
+                return
             if "error" in message and not self._stopping:
                 logger.warning(
                     "%s refused subscriptions/listen (%s): its list changes will not reach clients",

@@ -12,8 +12,9 @@
   cached answers are dropped at once; changes made by another process are seen within the TTL;
 - the live client sessions, their idle reaper, and the fan-out of upstream notifications
   (list_changed, logging, resources/updated) to the sessions of that server and to the unified
-  sessions of its project (`UnifiedSessions`), and the tool names the unified endpoint routes
-  by (`ToolNames`).
+  sessions of its project (`UnifiedSessions`), the tool names the unified endpoint routes
+  by (`ToolNames`), and the resource subscriptions of every session, one upstream subscription
+  per server and URI (`ResourceSubscriptions`, gateway/resource_subscriptions.py).
 
 `InstanceHeartbeat` (run by `gateway_lifespan`) keeps this process's `GatewayInstance` row
 alive, so the client sessions of a backend that was killed are ended (services/instances.py).
@@ -29,7 +30,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, c
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
 from mcp_orch_app.gateway.namespace import ToolNames, prefixed_name
 from mcp_orch_app.gateway.pool import UpstreamPool
+from mcp_orch_app.gateway.resource_subscriptions import ResourceSubscriptions
 from mcp_orch_app.gateway.unified_sessions import UnifiedSessions
 from mcp_orch_app.gateway.upstream import Upstream, UpstreamConfig
 from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory, UnifiedNaming
@@ -162,11 +164,13 @@ class Gateway:
         self.unified = UnifiedSessions()
         self.tool_names = ToolNames()
         self.prompt_names = ToolNames(prefixed_name)
+        self.resources = ResourceSubscriptions()
         self._fanned_out: set[str] = set()
         self._remove_listener = None
         self._reaper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -183,6 +187,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """End every session and stop every upstream process; the writer is closed after."""
+        self._stopping = True  # the upstreams go: their subscriptions are not released one by one
         if self._remove_listener is not None:
             self._remove_listener()
         if self._reaper is not None:
@@ -295,21 +300,11 @@ class Gateway:
         if config is not None and config.project_id is not None:
             self.unified.fan_out(config.project_id, config.name, message)
 
-    def subscribed(self, server_id: str, uri: str, *, but: LiveSession | None = None) -> bool:
-        """Whether a session other than ``but`` (of the server, or a unified one of its
-        project) is subscribed to the server's resource ``uri``."""
-        if any(
-            uri in session.subscriptions
-            for session in self._by_server.get(server_id, ())
-            if session is not but
-        ):
-            return True
-        config = self.pool.config_of(server_id)
-        return (
-            config is not None
-            and config.project_id is not None
-            and self.unified.subscribed(config.project_id, config.name, uri, but=but)
-        )
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, cancelled when the gateway stops."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _on_pool_event(
         self,
@@ -325,6 +320,8 @@ class Gateway:
             return
         if level is LogLevel.INFO and category in _STARTS:
             self.unified.server_started(config.project_id, server_id)
+            if self.resources.uris(server_id):
+                self.spawn(self.resources.server_restarted(self, server_id))
         try:
             self.writer.submit_server_log(
                 project_id=config.project_id,
@@ -477,6 +474,10 @@ class Gateway:
             session.outbox.put_nowait(None)  # ends the open stream
         for listener in session.listeners:
             listener.close()
+        if session.subscriptions:
+            held, session.subscriptions = list(session.subscriptions.values()), {}
+            if _in_loop() and not self._stopping:
+                self.spawn(self.resources.release_all(self, held, session))
         if session.transport is ClientTransport.SSE and session.protocol_version is None:
             return  # never initialized: it has no row
         with contextlib.suppress(LogWriterClosed):
@@ -497,6 +498,14 @@ class Gateway:
 
 
 _STARTS = (ServerLogCategory.START, ServerLogCategory.RESTART)
+
+
+def _in_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _client_identity(client_info: Any) -> tuple[str | None, str | None]:

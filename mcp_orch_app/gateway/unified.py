@@ -59,10 +59,10 @@ from mcp_orch_app.gateway.namespace import (
     unified_content,
     unified_uri,
 )
+from mcp_orch_app.gateway.resource_subscriptions import offers_subscriptions
 from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, UnifiedAccess
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
-    Era,
     UnusableList,
     Upstream,
     UpstreamFailure,
@@ -114,7 +114,7 @@ async def _identity(
     capabilities: dict[str, Any] = {"tools": {"listChanged": True}}
     if any("resources" in offer for offer in offered):
         capabilities["resources"] = {"listChanged": True}
-        if any(_subscribable(upstream) for _, upstream in reachable):
+        if any(offers_subscriptions(upstream) for _, upstream in reachable):
             capabilities["resources"]["subscribe"] = True
     if any("prompts" in offer for offer in offered):
         capabilities["prompts"] = {"listChanged": True}
@@ -126,17 +126,6 @@ async def _identity(
         "version": CLIENT_INFO["version"],
     }
     return capabilities, server_info, _instructions(access, reachable)
-
-
-def _subscribable(upstream: Upstream) -> bool:
-    """Whether the server takes resources/subscribe (a 2026-07-28 server has none: its
-    resource updates come on subscriptions/listen)."""
-    resources = upstream.capabilities.get("resources")
-    return (
-        upstream.era is Era.HANDSHAKE
-        and isinstance(resources, dict)
-        and bool(resources.get("subscribe"))
-    )
 
 
 def _instructions(access: UnifiedAccess, reachable: Iterable[tuple[ServerAccess, Upstream]]) -> str:

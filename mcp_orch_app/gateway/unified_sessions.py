@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from mcp_orch_app.gateway.client_sessions import LiveSession
-from mcp_orch_app.gateway.namespace import for_unified_session, unified_uri
+from mcp_orch_app.gateway.namespace import for_unified_session
 
 LEFT_OUT_REPORT_INTERVAL = 60.0
 """Seconds between two server-log rows saying the same server was left out."""
@@ -63,17 +63,6 @@ class UnifiedSessions:
         message = for_unified_session(server, message)
         for session in sessions:
             session.offer(message)
-
-    def subscribed(
-        self, project_id: str, server: str, uri: str, *, but: LiveSession | None = None
-    ) -> bool:
-        """Whether a unified session other than ``but`` subscribed to the server's resource."""
-        wanted = unified_uri(server, uri)
-        return any(
-            wanted in session.subscriptions
-            for session in self._by_project.get(project_id, ())
-            if session is not but
-        )
 
     def left_out(self, server_id: str) -> bool:
         """Note that an answer left the server out; True when that is worth reporting now."""

@@ -268,6 +268,12 @@ class Upstream(ABC):
     async def stop(self) -> None:
         """Close the connection and release everything it holds. Safe to call twice."""
 
+    async def watch_resources(self, uris: frozenset[str], timeout: float) -> frozenset[str]:
+        """2026-07-28: receive `notifications/resources/updated` for exactly ``uris`` (on the
+        server's listen stream, see multiplexed_upstream.py); returns those the server will
+        send."""
+        raise UpstreamUnavailable(f"MCP server '{self.config.name}' cannot watch resources")
+
     def subscribe(self, callback: NotificationCallback) -> Callable[[], None]:
         """Receive notifications not tied to a call (list_changed, resources/updated, logging).
 

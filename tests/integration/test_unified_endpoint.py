@@ -244,8 +244,9 @@ async def test_initialize_names_the_project_and_offers_what_the_servers_offer(li
         capabilities = session.server_capabilities
         assert capabilities.tools is not None and capabilities.tools.list_changed
         assert capabilities.resources is not None and capabilities.resources.list_changed
-        # The fixture speaks 2026-07-28 upstream: no resources/subscribe to pass on.
-        assert not capabilities.resources.subscribe
+        # The fixture speaks 2026-07-28 upstream: a resources/subscribe becomes a URI of its
+        # listen stream (tests/integration/test_resource_subscriptions.py).
+        assert capabilities.resources.subscribe
         assert capabilities.prompts is not None and capabilities.prompts.list_changed
         instructions = session.instructions or ""
         assert "alpha, beta" in instructions and "<server>__<name>" in instructions
@@ -617,10 +618,10 @@ async def test_a_server_endpoint_passes_its_servers_tool_list_changes(live: Live
             tools_list_changed=True, prompts_list_changed=True, resource_subscriptions=["x://y"]
         ) as subscription,
     ):
-        # What the fixture advertises: tools and prompts change; resource updates are not
-        # passed on, so the acknowledgement leaves them out.
+        # What the fixture advertises: tools and prompts change, and resources can be
+        # subscribed (test_resource_subscriptions.py has the updates themselves).
         assert subscription.honored.tools_list_changed is True
-        assert not subscription.honored.resource_subscriptions
+        assert subscription.honored.resource_subscriptions == ["x://y"]
         await caller.call_tool("announce_tools_changed", {})
         assert isinstance(await _first_event(subscription), ToolsListChanged)
 
