@@ -377,6 +377,8 @@ async def held_round(
                 on_input=held,
             )
         )
+        # An outcome no round collects (the call held until it expired) is not an error.
+        held.task.add_done_callback(lambda task: task.cancelled() or task.exception())
     held.progress = progress
     token = meta.get("progressToken") if isinstance(meta, dict) else None
     held.progress_token = token

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import mcp.types as types
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -119,11 +120,15 @@ def url(live, project: Project, server: str | None) -> str:
 
 @asynccontextmanager
 async def modern_client(endpoint: str, key: str, human: Human):
-    """`mcp.Client` pinned to 2026-07-28, with the human's callbacks (its own retry loop)."""
+    """`mcp.Client` pinned to 2026-07-28, with the human's callbacks (its own retry loop),
+    named after the human (so two humans are two clients)."""
     async with (
         http_client(key) as http,
         Client(
-            streamable_http_client(endpoint, http_client=http), mode=MODERN, **human.callbacks()
+            streamable_http_client(endpoint, http_client=http),
+            mode=MODERN,
+            client_info=types.Implementation(name=f"client-of-{human.name}", version="1"),
+            **human.callbacks(),
         ) as client,
     ):
         yield client
@@ -195,6 +200,26 @@ async def test_a_modern_client_answers_a_handshake_upstream_by_retrying(
     assert logged["root_uris"] == [{"method": "roots/list", "outcome": "answered", "roots": 1}]
     assert logged["ping"] == [{"method": "ping", "outcome": "answered by mcp-orch"}]
     assert all("ada" not in json.dumps(records) for records in logged.values())
+
+
+async def test_two_modern_clients_sharing_one_upstream_each_get_only_their_own(live, project):
+    ada, bob = Human("ada"), Human("bob")
+    endpoint = url(live, project, "remote")
+    async with (
+        modern_client(endpoint, project.key, ada) as first,
+        modern_client(endpoint, project.key, bob) as second,
+    ):
+
+        async def asks(client: Any) -> list[str]:
+            return [
+                text(await client.call_tool("ask_client", {"what": "elicit"})) for _ in range(4)
+            ]
+
+        # The streamable-HTTP upstream names the call: both may ask at once.
+        answers = await asyncio.gather(asks(first), asks(second))
+    assert answers == [["accept: ada"] * 4, ["accept: bob"] * 4]
+    assert [kind for kind, _ in ada.asked] == ["elicit"] * 4
+    assert [kind for kind, _ in bob.asked] == ["elicit"] * 4
 
 
 @pytest.mark.parametrize("upstream", ["modern", "modern_remote"])
