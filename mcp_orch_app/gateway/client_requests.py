@@ -23,7 +23,9 @@ client would answer it directly:
   did before it routed any (ping: `{}`, roots/list: no roots, anything else refused).
 - A client that lacks the capability gets nothing; the server gets the error the SDK client
   gives in that case (-32600 "Sampling not supported", ...). A 2026-07-28 client has no
-  server-to-client requests: it is treated as lacking them.
+  server-to-client requests: it is asked with input-required results instead
+  (gateway/input_rounds.py), and so is a handshake-era client of a 2026-07-28 server asked
+  with these requests.
 - Where it goes: the client request's own stream (the SSE response of the streamable-HTTP POST,
   opened when the first such request comes; the SSE transport's stream), under an id of the
   gateway's own (`mcp-orch-ask-<n>`); the answer the client POSTs back (`deliver_answer`) goes
@@ -71,7 +73,13 @@ def announced_capabilities() -> dict[str, Any]:
     """The client capabilities a handshake-era upstream starting now is told: those of the
     client whose request starts it, as far as mcp-orch routes them (sampling, elicitation,
     roots); none when mcp-orch starts it on its own."""
-    client = STARTING_CLIENT.get() or {}
+    return routable_capabilities(STARTING_CLIENT.get())
+
+
+def routable_capabilities(client: Any) -> dict[str, Any]:
+    """A client's capabilities as far as mcp-orch routes them (sampling, elicitation form/url,
+    roots), whichever era declared them."""
+    client = client if isinstance(client, dict) else {}
     announced: dict[str, Any] = {}
     sampling, elicitation = client.get("sampling"), client.get("elicitation")
     if isinstance(sampling, dict):
@@ -167,29 +175,14 @@ class InputRelay:
         return result
 
     def _refusal(self, method: str, mode: str | None) -> str | None:
-        need = _NEEDS.get(method)
-        if need is None:
-            return None  # ping, or a method newer than mcp-orch: the client decides
-        capability, refusal = need
-        offered = self.session.client_capabilities.get(capability)
-        if not isinstance(offered, dict) or self.session.modern:
-            return refusal
-        # An empty elicitation capability means form mode (the spec's backward compatibility).
-        if mode == "url" and "url" not in offered:
-            return "URL mode elicitation not supported"
-        if mode == "form" and offered and "form" not in offered:
-            return "Form mode elicitation not supported"
-        return None
+        if self.session.modern:
+            need = _NEEDS.get(method)
+            return need[1] if need is not None else None
+        missing = missing_capability(self.session.client_capabilities, method, mode)
+        return missing[1] if missing is not None else None
 
     def _labelled(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        if self.server_name is None:
-            return params
-        meta = params.get("_meta")
-        labelled = {**params, "_meta": {**(meta if isinstance(meta, dict) else {})}}
-        labelled["_meta"][SERVER_META_KEY] = self.server_name
-        if method == "elicitation/create" and isinstance(params.get("message"), str):
-            labelled["message"] = f"[{self.server_name}] {params['message']}"
-        return labelled
+        return labelled(method, params, self.server_name)
 
     def _send(self, message: dict[str, Any]) -> bool:
         if self.session.ended:
@@ -202,6 +195,53 @@ class InputRelay:
     def _send_cancelled(self, request_id: str, reason: str) -> None:
         params = {"requestId": request_id, "reason": reason}
         self._send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params})
+
+
+def missing_capability(
+    capabilities: dict[str, Any], method: str, mode: str | None
+) -> tuple[dict[str, Any], str] | None:
+    """What a request of ``method`` (an elicitation's ``mode``) needs that the client did not
+    declare in ``capabilities`` (as the spec's requiredCapabilities), and the SDK client's
+    error text for it; None when the client may be asked (ping, or a method newer than
+    mcp-orch: the client decides)."""
+    need = _NEEDS.get(method)
+    if need is None:
+        return None
+    capability, refusal = need
+    offered = capabilities.get(capability)
+    if not isinstance(offered, dict):
+        return {capability: {}}, refusal
+    # An empty elicitation capability means form mode (the spec's backward compatibility).
+    if mode == "url" and "url" not in offered:
+        return {capability: {"url": {}}}, "URL mode elicitation not supported"
+    if mode == "form" and offered and "form" not in offered:
+        return {capability: {"form": {}}}, "Form mode elicitation not supported"
+    return None
+
+
+def elicitation_mode(method: str, params: Any) -> str | None:
+    """An elicitation's mode ("form" unless it says "url"); None for other methods."""
+    if method != "elicitation/create":
+        return None
+    return "url" if isinstance(params, dict) and params.get("mode") == "url" else "form"
+
+
+def labelled(method: str, params: dict[str, Any], server_name: str | None) -> dict[str, Any]:
+    """A server's request to its client as a unified endpoint's client sees it: naming the
+    asking server in `_meta` and, for an elicitation, at the start of its message."""
+    if server_name is None:
+        return params
+    meta = params.get("_meta")
+    named = {**params, "_meta": {**(meta if isinstance(meta, dict) else {})}}
+    named["_meta"][SERVER_META_KEY] = server_name
+    if method == "elicitation/create" and isinstance(params.get("message"), str):
+        named["message"] = f"[{server_name}] {params['message']}"
+    return named
+
+
+def outcome_of(method: str, result: dict[str, Any]) -> dict[str, Any]:
+    """What the log keeps of a client's answer: never its content."""
+    return _outcome(method, result)
 
 
 def _outcome(method: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,15 @@ from mcp_types.version import (
 
 from mcp_orch_app.gateway.client_requests import InputRelay, with_input_log
 from mcp_orch_app.gateway.client_sessions import LiveSession
+from mcp_orch_app.gateway.input_rounds import (
+    INPUT_REQUIRED_METHODS,
+    answer_input_required,
+    held_round,
+    input_records,
+    is_input_required,
+    label_input_requests,
+    with_client_capabilities,
+)
 from mcp_orch_app.gateway.log_writer import LogWriterClosed
 from mcp_orch_app.gateway.resource_subscriptions import (
     MAX_SUBSCRIPTIONS_PER_SESSION,
@@ -236,24 +245,56 @@ async def forward_request(
     recorded in ``inputs``."""
     upstream = await gateway.upstream(access)
     request_id = message.get("id")
+    method = message["method"]
     call_key = (session.id.hex, _hashable(request_id))
     session.in_flight[call_key[1]] = (access.server_id, call_key)
-    relay = None
-    if not session.modern:  # a 2026-07-28 client has no server-to-client requests
-        # Named to the client on the unified endpoint (its sessions belong to no one server).
-        named = access.server_name if session.server_id is None else None
-        relay = InputRelay(session, progress, named, access.config.timeout_seconds)
-        if inputs is not None:
-            relay.records = inputs
+    # Named to the client on the unified endpoint (its sessions belong to no one server).
+    named = access.server_name if session.server_id is None else None
+    timeout = access.config.timeout_seconds
+    asks_input = method in INPUT_REQUIRED_METHODS
     try:
-        return await upstream.request(
-            message["method"],
-            message.get("params"),
-            timeout=access.config.timeout_seconds,
-            on_notification=progress,
-            call_key=call_key,
-            on_input=relay,
-        )
+        if session.modern and asks_input and upstream.era is not Era.MODERN:
+            # The upstream asks with requests of its own: held between the client's rounds.
+            return await held_round(
+                gateway.held,
+                upstream,
+                session,
+                message,
+                timeout=timeout,
+                server_name=named,
+                progress=progress,
+                call_key=call_key,
+                inputs=inputs,
+            )
+        relay = None
+        params = message.get("params")
+        if not session.modern:  # a 2026-07-28 client has no server-to-client requests
+            relay = InputRelay(session, progress, named, timeout)
+            if inputs is not None:
+                relay.records = inputs
+            if upstream.era is Era.MODERN:
+                params = with_client_capabilities(params, session.client_capabilities)
+
+        def send(extra: dict[str, Any] | None = None) -> Awaitable[dict[str, Any]]:
+            sent = {**(params or {}), **extra} if extra else params
+            return upstream.request(
+                method,
+                sent,
+                timeout=timeout,
+                on_notification=progress,
+                call_key=call_key,
+                on_input=relay,
+            )
+
+        result = await send()
+        if not (asks_input and is_input_required(result)):
+            return result
+        if relay is not None:  # a handshake-era client: asked with real requests
+            return await answer_input_required(result, send, relay)
+        # 2026-07-28 on both sides: passed through, naming the server on the unified endpoint.
+        if inputs is not None:
+            inputs.extend(input_records(result))
+        return label_input_requests(result, named) if named is not None else result
     finally:
         session.in_flight.pop(call_key[1], None)
 

@@ -45,6 +45,7 @@ from mcp.shared.inbound import (
     classify_inbound_request,
     find_duplicated_routing_header,
 )
+from mcp_types import CLIENT_CAPABILITIES_META_KEY
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,6 +80,7 @@ from mcp_orch_app.gateway.forwarding import (
     refuse_call,
 )
 from mcp_orch_app.gateway.http_security import check_host_and_origin
+from mcp_orch_app.gateway.http_upstream import CLIENT_PARAM_HEADERS, client_param_headers
 from mcp_orch_app.gateway.methods import handle_request, initialize_endpoint, route_for
 from mcp_orch_app.gateway.resource_subscriptions import (
     MAX_SUBSCRIPTIONS_PER_SESSION,
@@ -481,12 +483,22 @@ async def _handle(
     progress: Any = None,
 ) -> dict[str, Any]:
     """The endpoint's answer, with a bug of ours answered as a JSON-RPC internal error."""
-    STARTING_CLIENT.set({} if session.modern else session.client_capabilities)
+    STARTING_CLIENT.set(
+        _modern_capabilities(message) if session.modern else session.client_capabilities
+    )
     try:
         return await handle_request(gateway, access, session, message, progress)
     except Exception:
         logger.exception("%s on %s failed", message.get("method"), _endpoint_name(access))
         return error_response(message.get("id"), INTERNAL_ERROR, "Internal error in mcp-orch")
+
+
+def _modern_capabilities(message: dict[str, Any]) -> dict[str, Any]:
+    """The clientCapabilities a 2026-07-28 request declares (its own, per request)."""
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    declared = meta.get(CLIENT_CAPABILITIES_META_KEY) if isinstance(meta, dict) else None
+    return declared if isinstance(declared, dict) else {}
 
 
 async def _initialize_result(
@@ -657,6 +669,8 @@ async def _modern_post(
     )
     if message["method"] == "subscriptions/listen":
         return await _listen(gateway, access, session, message)
+    if message["method"] == "tools/call":
+        CLIENT_PARAM_HEADERS.set(client_param_headers(request.headers.items()))
     return await _answer(gateway, access, session, message)
 
 

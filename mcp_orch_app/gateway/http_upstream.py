@@ -39,6 +39,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -118,6 +119,40 @@ _NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources
 """Which param a modern-era request mirrors into the `Mcp-Name` header (as the SDK client)."""
 
 _JSON_AND_SSE = "application/json, text/event-stream"
+
+CLIENT_PARAM_HEADERS: ContextVar[dict[str, str] | None] = ContextVar(
+    "client_param_headers", default=None
+)
+"""The `Mcp-Param-*` headers of the 2026-07-28 client request being served (tools/call),
+bounded by `client_param_headers`: a modern upstream's tools/call made for it forwards those
+mcp-orch does not rebuild itself, as the spec asks of an intermediary that does not know them."""
+
+MAX_PARAM_HEADERS = 32
+"""`Mcp-Param-*` headers of one client request forwarded, at most (the first ones)."""
+MAX_PARAM_HEADER_BYTES = 1024
+"""A forwarded `Mcp-Param-*` header's name and value, at most (a longer one is dropped)."""
+_PARAM_PREFIX = "mcp-param-"
+
+
+def client_param_headers(headers: Any) -> dict[str, str] | None:
+    """The `Mcp-Param-*` headers of a client request that may be forwarded (``headers``: the
+    request's (name, value) pairs): well-formed names and values within the bounds, the first
+    MAX_PARAM_HEADERS of them; None when there are none."""
+    kept: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if not lowered.startswith(_PARAM_PREFIX) or lowered in kept:
+            continue
+        if len(kept) >= MAX_PARAM_HEADERS:
+            break
+        if (
+            len(lowered) + len(value) <= MAX_PARAM_HEADER_BYTES
+            and _HEADER_NAME.fullmatch(lowered)
+            and _HEADER_VALUE.fullmatch(value)
+        ):
+            kept[lowered] = value
+    return kept or None
+
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
@@ -615,6 +650,12 @@ class StreamableHttpUpstream(HttpUpstream):
                 arguments = params.get("arguments")
                 if isinstance(arguments, dict):
                     headers.update(mcp_param_headers(self._param_headers[name], arguments))
+            forwarded = CLIENT_PARAM_HEADERS.get() if method == "tools/call" else None
+            if forwarded:
+                rebuilt = {key.lower() for key in headers}
+                for key, value in forwarded.items():
+                    if key not in rebuilt:
+                        headers[key] = value
         return headers
 
     async def _send(self, message: dict[str, Any]) -> None:

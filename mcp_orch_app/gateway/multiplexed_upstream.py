@@ -103,15 +103,17 @@ def _envelope(version: str) -> dict[str, Any]:
 ROUTABLE_CLIENT_CAPABILITIES = ("sampling", "elicitation", "roots")
 """The client capabilities a 2026-07-28 upstream may be told of: what it asks for with them
 comes back in an input-required result of the client's own request, which the gateway passes
-to that client as it came (and the client's retry, with its inputResponses, back)."""
+to a 2026-07-28 client as it came (and the client's retry, with its inputResponses, back) and
+turns into real requests to a handshake-era client (gateway/input_rounds.py)."""
 
 
 def stamped_envelope(version: str, client_meta: Any) -> dict[str, Any]:
     """The `_meta` envelope of one request to a 2026-07-28 upstream speaking ``version``: the
     calling client's clientInfo and its capabilities as far as the gateway routes them back
-    (ROUTABLE_CLIENT_CAPABILITIES), and its logLevel; mcp-orch's own clientInfo and no
-    capabilities for what has no such client (a handshake-era client, mcp-orch itself), so a
-    server never asks for input no one could give."""
+    (ROUTABLE_CLIENT_CAPABILITIES), and its logLevel; mcp-orch's own clientInfo for what has
+    none (a handshake-era client, whose capabilities forwarding puts in ``client_meta``;
+    mcp-orch itself, with no capabilities), so a server never asks for input no one could
+    give."""
     envelope = _envelope(version)
     if not isinstance(client_meta, dict):
         return envelope

@@ -38,6 +38,7 @@ from typing import Any
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, client_identity
+from mcp_orch_app.gateway.input_rounds import HeldCalls
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
 from mcp_orch_app.gateway.namespace import ToolNames, prefixed_name
 from mcp_orch_app.gateway.pool import UpstreamPool
@@ -162,6 +163,8 @@ class Gateway:
         self._modern_sessions: dict[ModernClientKey, LiveSession] = {}
         self._by_server: dict[str, set[LiveSession]] = {}
         self.unified = UnifiedSessions()
+        self.held = HeldCalls()
+        """Calls of 2026-07-28 clients waiting for their input (gateway/input_rounds.py)."""
         self.tool_names = ToolNames()
         self.prompt_names = ToolNames(prefixed_name)
         self.resources = ResourceSubscriptions()
@@ -196,6 +199,7 @@ class Gateway:
                 await self._reaper
         for task in list(self._tasks):
             task.cancel()
+        self.held.clear()
         for session in list(self.sessions.values()) + list(self._modern_sessions.values()):
             self.end_session(session)
         await self.pool.stop_all()

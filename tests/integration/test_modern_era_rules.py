@@ -212,7 +212,7 @@ async def test_a_modern_upstream_gets_the_calling_clients_envelope(live, project
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_handshake_client_is_not_announced_to_a_modern_upstream(live, project, kind):
-    """A handshake-era client cannot take an input-required result: the upstream is told of no
+    """A handshake-era client that declared nothing to ask: the upstream is told of no
     capabilities, and of mcp-orch as the client."""
     async with handshake_session(endpoint(live, project, kind), project.key) as session:
         result = await session.call_tool(tool_name(kind), {})
