@@ -56,6 +56,7 @@ from mcp_orch_app.gateway.resource_subscriptions import (
 )
 from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, ServerAccess
 from mcp_orch_app.gateway.upstream import (
+    Era,
     UpstreamCancelled,
     UpstreamError,
     UpstreamFailure,
