@@ -14,6 +14,7 @@ from mcp_orch_app.models.enums import (
     WorkerRunTrigger,
 )
 from mcp_orch_app.models.instances import GatewayInstance
+from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCallLog
 from mcp_orch_app.models.oauth import (
     OAuthAccessToken,
     OAuthAuthorizationCode,
@@ -21,7 +22,6 @@ from mcp_orch_app.models.oauth import (
     OAuthClient,
     OAuthGrant,
 )
-from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCallLog
 from mcp_orch_app.models.projects import Project, ProjectMember, ProjectTeam
 from mcp_orch_app.models.servers import McpServer, McpTool, ToolPreference
 from mcp_orch_app.models.teams import Team, TeamMember

@@ -317,6 +317,7 @@ def change_member_role(
         details={"from": previous.value, "to": role.value},
     )
     db.flush()
+    access_changed(db, project.id)
     return _member_out(db, member)
 
 
@@ -343,6 +344,7 @@ def remove_member(
         target_id=uid,
     )
     db.flush()
+    access_changed(db, project.id)
 
 
 # --- teams in a project ---------------------------------------------------------------------
@@ -462,6 +464,7 @@ def remove_team_from_project(
         target_id=tid,
     )
     db.flush()
+    access_changed(db, project.id)
 
 
 # --- overview -------------------------------------------------------------------------------
