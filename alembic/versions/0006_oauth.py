@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("code_challenge", sa.String(length=128), nullable=False),
         sa.Column("scopes", JSON_DOCUMENT, nullable=False),
         sa.Column("resource", sa.String(length=2000), nullable=True),
+        sa.Column("issuer", sa.String(length=2000), nullable=False),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("expires_at", UTC_DATETIME, nullable=False),
         sa.Column("answered_at", UTC_DATETIME, nullable=True),

@@ -314,30 +314,14 @@ class OAuthSettingsIn(BaseModel):
     refresh_token_seconds: int | None = None
 
 
-def _base_or_raise(request: Request) -> str:
-    from mcp_orch_app.services.errors import InvalidInput
-
-    try:
-        return public_base_url(request)
-    except _BadHost as exc:
-        raise InvalidInput(exc.message) from None
-
-
 @rest.get("/api/oauth/consent", response_model=oauth.ConsentOut)
-def consent(request: Request, actor: CurrentActor, token: str = Query(alias="request")):
-    return run(oauth.describe_request, actor, token, _base_or_raise(request))
+def consent(actor: CurrentActor, token: str = Query(alias="request", max_length=200)):
+    return run(oauth.describe_request, actor, token)
 
 
 @rest.post("/api/oauth/consent/approve", response_model=RedirectOut)
-def approve(request: Request, body: ConsentApproveIn, actor: CurrentActor):
-    url = run(
-        oauth.approve_request,
-        actor,
-        body.request,
-        body.project_id,
-        body.server_name,
-        _base_or_raise(request),
-    )
+def approve(body: ConsentApproveIn, actor: CurrentActor):
+    url = run(oauth.approve_request, actor, body.request, body.project_id, body.server_name)
     return RedirectOut(redirect_to=url)
 
 

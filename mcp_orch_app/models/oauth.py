@@ -52,6 +52,8 @@ class OAuthAuthorizationRequest(SQLModel, table=True):
     scopes: Any = json_field(default_factory=list, nullable=False)
     # The RFC 8707 resource the client asked for, if any (an MCP endpoint of mcp-orch).
     resource: str | None = Field(default=None, max_length=2000)
+    # The issuer (mcp-orch's public origin) the request came through: resources are its URLs.
+    issuer: str = Field(max_length=2000)
     created_at: datetime = created_at_field()
     expires_at: datetime = timestamp_field(nullable=False)
     # Set once the user answered (approved or denied): a request is answered once.

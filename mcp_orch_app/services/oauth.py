@@ -336,6 +336,7 @@ def start_authorization(
             code_challenge=params.code_challenge,
             scopes=list(params.scopes or []),
             resource=params.resource,
+            issuer=base_url,
             expires_at=utcnow() + REQUEST_LIFETIME,
         )
     )
@@ -385,14 +386,14 @@ def _pending_request(
     return request, client
 
 
-def _requested_endpoint(request: OAuthAuthorizationRequest, base_url: str) -> Endpoint | None:
-    return parse_resource(request.resource, base_url) if request.resource else None
+def _requested_endpoint(request: OAuthAuthorizationRequest) -> Endpoint | None:
+    return parse_resource(request.resource, request.issuer) if request.resource else None
 
 
-def describe_request(db: Session, actor: Actor, request_token: str, base_url: str) -> ConsentOut:
+def describe_request(db: Session, actor: Actor, request_token: str) -> ConsentOut:
     """The consent page's content for the signed-in ``actor``."""
     request, client = _pending_request(db, request_token)
-    wanted = _requested_endpoint(request, base_url)
+    wanted = _requested_endpoint(request)
     from mcp_orch_app.models import ProjectMember
 
     if actor.is_admin:
@@ -471,7 +472,6 @@ def approve_request(
     request_token: str,
     project_id: str | uuid.UUID,
     server_name: str | None,
-    base_url: str,
 ) -> str:
     """The user grants the client one endpoint of one of their projects: a server
     (``server_name``) or the unified endpoint (None). Returns the client's redirect URL with
@@ -480,7 +480,7 @@ def approve_request(
     project, _role = require_project(db, actor, project_id)
     server = _endpoint_server(db, project, server_name)
     chosen = Endpoint(project.id, server.name if server else None)
-    wanted = _requested_endpoint(request, base_url)
+    wanted = _requested_endpoint(request)
     if wanted is not None and wanted != chosen:
         raise InvalidInput(
             f"The application asked for another endpoint than the one picked: {request.resource}."
@@ -494,7 +494,7 @@ def approve_request(
             user_id=actor.user_id,
             project_id=project.id,
             server_id=server.id if server else None,
-            resource=chosen.resource(base_url),
+            resource=chosen.resource(request.issuer),
             redirect_uri=request.redirect_uri,
             redirect_uri_provided_explicitly=request.redirect_uri_provided_explicitly,
             code_challenge=request.code_challenge,
