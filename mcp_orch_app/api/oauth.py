@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from mcp_orch_app.api.deps import CurrentActor, run
+from mcp_orch_app.api.openapi import refusals
 from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
@@ -314,18 +315,22 @@ class OAuthSettingsIn(BaseModel):
     refresh_token_seconds: int | None = None
 
 
-@rest.get("/api/oauth/consent", response_model=oauth.ConsentOut)
+@rest.get("/api/oauth/consent", response_model=oauth.ConsentOut, responses=refusals(404, 409, 422))
 def consent(actor: CurrentActor, token: str = Query(alias="request", max_length=200)):
     return run(oauth.describe_request, actor, token)
 
 
-@rest.post("/api/oauth/consent/approve", response_model=RedirectOut)
+@rest.post(
+    "/api/oauth/consent/approve",
+    response_model=RedirectOut,
+    responses=refusals(403, 404, 409, 422),
+)
 def approve(body: ConsentApproveIn, actor: CurrentActor):
     url = run(oauth.approve_request, actor, body.request, body.project_id, body.server_name)
     return RedirectOut(redirect_to=url)
 
 
-@rest.post("/api/oauth/consent/deny", response_model=RedirectOut)
+@rest.post("/api/oauth/consent/deny", response_model=RedirectOut, responses=refusals(404, 409, 422))
 def deny(body: ConsentAnswerIn, actor: CurrentActor):
     return RedirectOut(redirect_to=run(oauth.deny_request, actor, body.request))
 

@@ -10,13 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from mcp.server.auth.provider import AuthorizationParams
 from pydantic import AnyUrl
+from sqlmodel import select
 
 from mcp_orch_app import db
 from mcp_orch_app.models import Role
 from mcp_orch_app.services import oauth, projects, servers
 from mcp_orch_app.services.schemas import ProjectPatch, ServerIn
 from mcp_orch_app.ui.states.consent import ConsentState
-from tests.ui_events import redirects, run_event, state_for
+from tests.ui_events import error_toasts, redirects, run_event, state_for
 
 BASE = "http://testserver"
 REDIRECT = "http://127.0.0.1:40000/cb"
@@ -132,3 +133,63 @@ async def test_an_unknown_request_says_so(engine, world):
     state = page("moq_nope", world["member"].token)
     await run_event(ConsentState.load, state)
     assert "No such authorization request" in state.problem
+
+
+def connect(engine, world) -> str:
+    """The member connects the client to the server alpha: the grant's access token."""
+    token = pending(engine)
+    with db.session_scope(engine) as s:
+        url = oauth.approve_request(s, world["member"].actor, token, world["project"].id, "alpha")
+    code = parse_qs(urlsplit(url).query)["code"][0]
+    with db.session_scope(engine) as s:
+        client = oauth.get_client(s, "client-1")
+        tokens = oauth.exchange_code(s, client, oauth.load_code(s, client, code))
+    return tokens.access_token
+
+
+async def test_connected_apps_on_the_profile_and_the_project_settings(engine, world):
+    from mcp_orch_app.models import OAuthGrant
+    from mcp_orch_app.ui.states.profile import ProfileState
+    from mcp_orch_app.ui.states.project_settings import ProjectSettingsState
+
+    connect(engine, world)
+    pid = world["project"].id
+    settings_path = f"/projects/{pid}/settings"
+    owner_view = state_for(ProjectSettingsState, settings_path, world["owner"].token)
+    await run_event(ProjectSettingsState.load, owner_view)
+    assert [(a.client_name, a.user_email, a.endpoint) for a in owner_view.apps] == [
+        ("Inspector", world["member"].email, "server alpha")
+    ]
+    # A reporter sees no one's apps on the settings page.
+    member_view = state_for(ProjectSettingsState, settings_path, world["member"].token)
+    await run_event(ProjectSettingsState.load, member_view)
+    assert member_view.apps == []
+
+    profile = state_for(ProfileState, "/profile", world["member"].token)
+    await run_event(ProfileState.load, profile)
+    (app,) = profile.apps
+    # Someone else's forged revoke changes nothing.
+    stranger = state_for(ProfileState, "/profile", world["outsider"].token)
+    sent = await run_event(ProfileState.revoke_app, stranger, app.id)
+    assert error_toasts(sent)
+    await run_event(ProfileState.revoke_app, profile, app.id)
+    assert profile.apps == []
+    with db.session_scope(engine) as s:
+        (grant,) = s.exec(select(OAuthGrant)).all()
+        assert grant.revoked_at is not None
+
+
+async def test_the_admin_page_switches_client_registration(engine, make_person):
+    from mcp_orch_app.ui.states.admin import AdminState
+
+    admin, user = make_person("boss", is_admin=True), make_person("pleb")
+    state = state_for(AdminState, "/admin", admin.token)
+    await run_event(AdminState.load, state)
+    assert state.oauth_registration_open is True
+    await run_event(AdminState.set_oauth_registration_open, state, False)
+    with db.session_scope(engine) as s:
+        assert oauth.registration_open(s) is False
+    forged = state_for(AdminState, "/admin", user.token)
+    assert error_toasts(await run_event(AdminState.set_oauth_registration_open, forged, True))
+    with db.session_scope(engine) as s:
+        assert oauth.registration_open(s) is False

@@ -12,6 +12,7 @@ from datetime import UTC
 from enum import Enum
 from typing import Any, TypeVar
 
+from mcp_orch_app.services.oauth import ConnectedAppOut
 from mcp_orch_app.services.schemas import (
     ActivityOut,
     ApiKeyOut,
@@ -696,3 +697,28 @@ class ErrorCodeRow:
     error_code: str = ""
     count: int = 0
     share: str = ""
+
+
+@dataclasses.dataclass
+class ConnectedAppRow:
+    """An OAuth grant (services/oauth.py): which application reaches which endpoint for whom."""
+
+    id: str = ""
+    client_name: str = ""
+    user_email: str = ""
+    project_name: str = ""
+    endpoint: str = ""
+    created: str = ""
+    last_used: str = ""
+
+    @classmethod
+    def of(cls, app: ConnectedAppOut) -> ConnectedAppRow:
+        return cls(
+            id=app.id,
+            client_name=app.client_name,
+            user_email=app.user_email or "",
+            project_name=app.project_name,
+            endpoint=f"server {app.server_name}" if app.server_name else "unified endpoint",
+            created=timestamp(app.created_at),
+            last_used=ago(app.last_used_at),
+        )
