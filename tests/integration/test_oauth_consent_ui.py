@@ -193,3 +193,61 @@ async def test_the_admin_page_switches_client_registration(engine, make_person):
     assert error_toasts(await run_event(AdminState.set_oauth_registration_open, forged, True))
     with db.session_scope(engine) as s:
         assert oauth.registration_open(s) is False
+
+
+def test_session_and_call_rows_name_the_oauth_application_and_user():
+    import uuid
+    from datetime import UTC, datetime
+
+    from mcp_orch_app.services.schemas import ClientSessionOut, ToolCallOut
+    from mcp_orch_app.ui.states.rows import ClientSessionRow, ToolCallRow
+
+    now = datetime.now(UTC)
+    session = {
+        "id": uuid.uuid4(),
+        "server_id": None,
+        "server_name": None,
+        "unified": True,
+        "transport": "streamable_http",
+        "client_name": "claude",
+        "client_version": None,
+        "user_agent": None,
+        "ip": None,
+        "protocol_version": None,
+        "api_key_id": None,
+        "key_name": None,
+        "key_prefix": None,
+        "started_at": now,
+        "last_activity_at": None,
+        "ended_at": None,
+        "active": True,
+        "total_calls": 0,
+        "successful_calls": 0,
+        "failed_calls": 0,
+    }
+    oauth_fields = {
+        "oauth_client_id": uuid.uuid4(),
+        "oauth_client_name": "Claude",
+        "user_id": uuid.uuid4(),
+        "user_email": "m@example.com",
+    }
+    assert ClientSessionRow.of(ClientSessionOut(**session)).key == "anonymous"
+    row = ClientSessionRow.of(ClientSessionOut(**session, **oauth_fields))
+    assert row.key == "OAuth: Claude for m@example.com"
+    call = ToolCallOut(
+        id=1,
+        created_at=now,
+        server_id=None,
+        server_name="alpha",
+        tool_name="echo",
+        status="success",
+        error_code=None,
+        error_message=None,
+        duration_ms=1,
+        arguments=None,
+        result=None,
+        session_id=None,
+        client_name="claude",
+        **oauth_fields,
+    )
+    assert ToolCallRow.of(call).client_name == "claude (OAuth, m@example.com)"

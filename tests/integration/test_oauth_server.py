@@ -245,6 +245,18 @@ async def test_sdk_client_signs_in_consents_and_works(live, world, engine, trans
     assert sessions and all(
         (s.oauth_client_id, s.user_id) == (client_row.id, world.member.id) for s in sessions
     )
+    # The log viewer's and the sessions page's API name the application and the user.
+    async with httpx2.AsyncClient(base_url=live.base_url, headers=world.owner.headers) as http:
+        base = f"/api/projects/{world.project_id}"
+        (logged,) = (await http.get(f"{base}/tool-calls")).json()["items"]
+        listed = (await http.get(f"{base}/sessions")).json()["items"]
+    assert (logged["oauth_client_name"], logged["user_email"]) == (
+        "SDK test client",
+        world.member.email,
+    )
+    assert {(s["oauth_client_name"], s["user_email"]) for s in listed} == {
+        ("SDK test client", world.member.email)
+    }
     # Nothing secret is stored in the clear.
     with Session(engine) as s:
         stored = s.exec(select(OAuthAccessToken.token_hash)).all()

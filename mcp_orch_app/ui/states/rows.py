@@ -448,12 +448,22 @@ class ClientSessionRow:
             client=client,
             transport=transport_label(session.transport.value),
             ip=session.ip or "unknown",
-            key=session.key_name or ("anonymous" if session.api_key_id is None else "deleted key"),
+            key=_principal(session),
             protocol=session.protocol_version or "",
             started=ago(session.started_at),
             started_at=timestamp(session.started_at),
             last_activity=ago(session.last_activity_at),
         )
+
+
+def _principal(session: ClientSessionOut) -> str:
+    """Who the session acts for: a key, an OAuth application for a user, or nobody."""
+    if session.oauth_client_id is not None:
+        app = session.oauth_client_name or "an application"
+        return f"OAuth: {app} for {session.user_email or 'a deleted user'}"
+    if session.api_key_id is None:
+        return "anonymous" if session.user_id is None else "OAuth: a deleted application"
+    return session.key_name or "deleted key"
 
 
 @dataclasses.dataclass
@@ -615,7 +625,8 @@ class ToolCallRow(RecentCallRow):
             error_code=call.error_code or "",
             arguments_preview=_preview(arguments) if call.arguments is not None else "",
             session_id=str(call.session_id or ""),
-            client_name=call.client_name or "",
+            client_name=(call.client_name or "")
+            + (f" (OAuth, {call.user_email or 'deleted user'})" if call.oauth_client_id else ""),
             at=call.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
         )
 
