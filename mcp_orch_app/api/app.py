@@ -15,6 +15,7 @@ from mcp_orch_app.api import (
     auth,
     dashboard,
     live,
+    oauth,
     observability,
     projects,
     servers,
@@ -54,6 +55,8 @@ def create_api() -> FastAPI:
         dashboard,
     ):
         api.include_router(module.router)
+    api.include_router(oauth.router)
+    api.include_router(oauth.rest)
     install_mcp_endpoints(api)
     # Added last, so it runs first: around the MCP endpoints, the REST routes and the Reflex
     # backend mounted inside this app.

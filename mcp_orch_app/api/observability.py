@@ -159,6 +159,9 @@ def get_client_config(
     server_id: str | None = None,
     unified: bool = False,
     transport: str = Query(default="http", description="http (streamable HTTP) or sse"),
+    auth: str = Query(
+        default="key", description="key (a project API key) or oauth (sign in; URL only)"
+    ),
 ):
     return run(
         client_config.client_config,
@@ -169,4 +172,5 @@ def get_client_config(
         unified=unified,
         base_url=str(request.base_url),
         transport=transport,
+        auth=auth,
     )

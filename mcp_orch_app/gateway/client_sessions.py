@@ -127,6 +127,7 @@ class ModernClientKey(NamedTuple):
     client_version: str | None
     user_agent: str | None
     ip: str | None
+    oauth_grant_id: uuid.UUID | None = None
 
 
 @dataclass(eq=False)
@@ -142,7 +143,12 @@ class LiveSession:
     api_key_id: uuid.UUID | None
     transport: ClientTransport
     bearer: str | None = field(default=None, repr=False)
-    """The credential the session was opened with, to re-check it when access changes."""
+    """The credential the session was opened with (or the latest one of its OAuth grant), to
+    re-check it when access changes."""
+    oauth_grant_id: uuid.UUID | None = None
+    """The OAuth grant (services/oauth.py) the session acts under; None for a key."""
+    oauth_client_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
     modern: bool = False
     client_name: str | None = None
     client_version: str | None = None
@@ -175,14 +181,21 @@ class LiveSession:
     header_id: str = field(default_factory=new_session_secret, repr=False)
     """The secret the client names the session with (`mcp-session-id`, SSE `session_id`)."""
 
-    def belongs_to(self, project_id: str, server_id: str | None, api_key_id: Any) -> bool:
+    def belongs_to(
+        self,
+        project_id: str,
+        server_id: str | None,
+        api_key_id: Any,
+        oauth_grant_id: uuid.UUID | None = None,
+    ) -> bool:
         """Whether a request admitted for this endpoint and principal may use the session:
-        same project, same endpoint (server, or the unified one), same API key (or both
-        anonymous)."""
+        same project, same endpoint (server, or the unified one), same API key or OAuth grant
+        (a refreshed token of the grant keeps the session), or both anonymous."""
         return (
             self.project_id == project_id
             and self.server_id == server_id
             and self.api_key_id == api_key_id
+            and self.oauth_grant_id == oauth_grant_id
         )
 
     def send(self, message: dict[str, Any]) -> bool:

@@ -570,6 +570,8 @@ def record_call(
             status=status,
             session_id=session.id if session is not None else None,
             api_key_id=access.api_key_id,
+            oauth_client_id=access.oauth.client_id if access.oauth else None,
+            user_id=access.oauth.user_id if access.oauth else None,
             client_name=session.client_name if session is not None else client_name,
             arguments=arguments,
             result=result,

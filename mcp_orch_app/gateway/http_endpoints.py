@@ -21,8 +21,9 @@ tools/call is logged with its arguments summarised. A POST must be `Content-Type
 application/json` (else 415); a streamable HTTP POST must accept both application/json and
 text/event-stream (else 406), as the transport spec says.
 
-Every request passes the Host/Origin check and authorization (Bearer project API key, cached
-by the gateway for a few seconds); the client's Authorization header is never sent upstream
+Every request passes the Host/Origin check and authorization (Bearer project API key or OAuth
+access token, services/oauth.py; cached by the gateway for a few seconds; a 401 names the
+endpoint's RFC 9728 metadata in `WWW-Authenticate: Bearer resource_metadata=`); the client's Authorization header is never sent upstream
 (upstreams are separate connections of mcp-orch's own). A request carrying a progress token is
 answered as an SSE stream (progress events, then the response); any other as plain JSON.
 """
@@ -234,7 +235,8 @@ async def _admit(request: Request) -> tuple[Gateway, EndpointAccess]:
             params["project_id"], params["server_name"], bearer, _client_ip(request)
         )
     except NotAuthenticated as exc:
-        challenge = 'Bearer realm="mcp-orch"'
+        # RFC 9728: where an OAuth client finds how to get a token for this endpoint.
+        challenge = f'Bearer realm="mcp-orch", resource_metadata="{_resource_metadata(request)}"'
         if bearer:
             description = exc.message.replace('"', "'")
             challenge += f', error="invalid_token", error_description="{description}"'
@@ -245,6 +247,15 @@ async def _admit(request: Request) -> tuple[Gateway, EndpointAccess]:
     # only among those of the admitted endpoint and principal (_owned_session). Sessions whose
     # key is revoked or whose server goes away are ended by the gateway's access re-check.
     return gateway, access
+
+
+def _resource_metadata(request: Request) -> str:
+    """The RFC 9728 metadata URL of the endpoint (api/oauth.py serves it)."""
+    base = get_settings().public_url or f"{request.url.scheme}://{request.url.netloc}"
+    project_id = quote(request.path_params["project_id"], safe="")
+    server_name = request.path_params["server_name"]
+    tail = "unified" if server_name is None else f"servers/{quote(server_name, safe='')}"
+    return f"{base}/.well-known/oauth-protected-resource/projects/{project_id}/{tail}"
 
 
 def _client_ip(request: Request) -> str | None:

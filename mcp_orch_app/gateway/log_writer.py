@@ -458,8 +458,8 @@ _UNWRITABLE_JSON = '{"unwritable":true}'
 
 # Columns a row can lose when what they point at was deleted after the call (ON DELETE SET NULL).
 _NULLABLE_REFERENCES = {
-    _SESSION: ("server_id", "api_key_id"),
-    _CALL: ("session_id", "server_id", "api_key_id"),
+    _SESSION: ("server_id", "api_key_id", "oauth_client_id", "user_id"),
+    _CALL: ("session_id", "server_id", "api_key_id", "oauth_client_id", "user_id"),
 }
 _PAYLOADS = {_CALL: ("arguments", "result"), _SERVER_LOG: ("details",)}
 _TABLES = {_SESSION: _SESSIONS, _CALL: _CALLS, _SERVER_LOG: _SERVER_LOGS}
@@ -588,6 +588,8 @@ class LogWriter:
         project_id: uuid.UUID | str,
         server_id: uuid.UUID | str | None = None,
         api_key_id: uuid.UUID | str | None = None,
+        oauth_client_id: uuid.UUID | str | None = None,
+        user_id: uuid.UUID | str | None = None,
         transport: ClientTransport | str = ClientTransport.STREAMABLE_HTTP,
         client_name: str | None = None,
         client_version: str | None = None,
@@ -608,6 +610,8 @@ class LogWriter:
             "project_id": _uuid(project_id),
             "server_id": _uuid(server_id),
             "api_key_id": _uuid(api_key_id),
+            "oauth_client_id": _uuid(oauth_client_id),
+            "user_id": _uuid(user_id),
             "transport": ClientTransport(transport),
             "client_name": _text(client_name, _LIMITS["client_name"]),
             "client_version": _text(client_version, _LIMITS["client_version"]),
@@ -662,6 +666,8 @@ class LogWriter:
         server_id: uuid.UUID | str | None = None,
         session_id: uuid.UUID | str | None = None,
         api_key_id: uuid.UUID | str | None = None,
+        oauth_client_id: uuid.UUID | str | None = None,
+        user_id: uuid.UUID | str | None = None,
         client_name: str | None = None,
         arguments: Any = None,
         result: Any = None,
@@ -690,6 +696,8 @@ class LogWriter:
             "tool_name": _text(tool_name, _LIMITS["tool_name"]) or "",
             "session_id": _uuid(session_id),
             "api_key_id": _uuid(api_key_id),
+            "oauth_client_id": _uuid(oauth_client_id),
+            "user_id": _uuid(user_id),
             "client_name": _text(client_name, _LIMITS["client_name"]),
             "arguments": args_text,
             "result": result_text,

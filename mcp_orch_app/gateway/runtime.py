@@ -55,6 +55,7 @@ from mcp_orch_app.services.instances import (
     register_instance,
 )
 from mcp_orch_app.services.mcp_access import McpGrant, authorize_mcp_client, unified_catalog
+from mcp_orch_app.services.oauth import OAuthPrincipal
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class ServerAccess:
     config: UpstreamConfig
     disabled_tools: frozenset[str]
     bearer: str | None = field(default=None, repr=False)
+    oauth: OAuthPrincipal | None = None
+    """The OAuth client and user the request acts for (None: a key, or anonymous)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,7 @@ class UnifiedAccess:
     server_id: None = None
     """The endpoint is no one server: its sessions and refused calls name none."""
     server_name: None = None
+    oauth: OAuthPrincipal | None = None
 
     def server(self, name: str) -> ServerAccess | None:
         """The server of that name, if the endpoint has it (enabled, in this project)."""
@@ -117,6 +121,7 @@ def _access_of(grant: McpGrant, unified: bool, bearer: str | None) -> EndpointAc
             config=UpstreamConfig.from_model(server),
             disabled_tools=grant.disabled_tools.get(server.id, frozenset()),
             bearer=bearer,
+            oauth=grant.oauth,
         )
         for server in grant.servers
     )
@@ -129,6 +134,7 @@ def _access_of(grant: McpGrant, unified: bool, bearer: str | None) -> EndpointAc
         servers=servers,
         bearer=bearer,
         naming=grant.unified_naming,
+        oauth=grant.oauth,
     )
 
 
@@ -223,7 +229,10 @@ class Gateway:
         access = _access_of(grant, server_name is None, bearer)
         if len(self._grants) > 10_000:
             self._grants.clear()  # a flood of distinct bad-but-valid keys cannot grow memory
-        self._grants[key] = _CachedAccess(access, now + self.grant_ttl, epoch)
+        ttl = self.grant_ttl
+        if grant.oauth is not None:  # never reused past the access token's expiry
+            ttl = min(ttl, grant.oauth.expires_at.timestamp() - time.time())
+        self._grants[key] = _CachedAccess(access, now + ttl, epoch)
         for server in grant.servers:
             self._server_projects[str(server.id)] = access.project_id
         if access.project_id != project_id:
@@ -360,6 +369,9 @@ class Gateway:
             server_id=access.server_id,
             server_name=access.server_name,
             api_key_id=access.api_key_id,
+            oauth_grant_id=access.oauth.grant_id if access.oauth else None,
+            oauth_client_id=access.oauth.client_id if access.oauth else None,
+            user_id=access.oauth.user_id if access.oauth else None,
             transport=transport,
             modern=modern,
             client_name=client_name,
@@ -399,6 +411,8 @@ class Gateway:
                 project_id=session.project_id,
                 server_id=session.server_id,
                 api_key_id=session.api_key_id,
+                oauth_client_id=session.oauth_client_id,
+                user_id=session.user_id,
                 transport=session.transport,
                 client_name=session.client_name,
                 client_version=session.client_version,
@@ -422,7 +436,14 @@ class Gateway:
         client_info = meta.get("io.modelcontextprotocol/clientInfo")
         name, version = _client_identity(client_info)
         key = ModernClientKey(
-            access.project_id, access.server_id, access.api_key_id, name, version, user_agent, ip
+            access.project_id,
+            access.server_id,
+            access.api_key_id,
+            name,
+            version,
+            user_agent,
+            ip,
+            access.oauth.grant_id if access.oauth else None,
         )
         session = self._modern_sessions.get(key)
         if session is None or session.ended:
@@ -445,10 +466,13 @@ class Gateway:
         endpoint's and that principal's; None otherwise (as if unknown). Only a session found
         this way counts as active, so a request of anyone else never touches it."""
         session = self.sessions.get(header_id)
+        grant_id = access.oauth.grant_id if access.oauth else None
         if session is None or not session.belongs_to(
-            access.project_id, access.server_id, access.api_key_id
+            access.project_id, access.server_id, access.api_key_id, grant_id
         ):
             return None
+        if grant_id is not None:
+            session.bearer = access.bearer  # the grant's latest token, after a refresh
         session.last_seen = time.monotonic()
         return session
 

@@ -16,6 +16,13 @@ from mcp_orch_app.models.enums import (
 )
 from mcp_orch_app.models.instances import GatewayInstance
 from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCallLog
+from mcp_orch_app.models.oauth import (
+    OAuthAccessToken,
+    OAuthAuthorizationCode,
+    OAuthAuthorizationRequest,
+    OAuthClient,
+    OAuthGrant,
+)
 from mcp_orch_app.models.projects import Project, ProjectMember, ProjectTeam
 from mcp_orch_app.models.servers import McpServer, McpTool, ToolPreference
 from mcp_orch_app.models.teams import Team, TeamMember
@@ -34,6 +41,11 @@ __all__ = [
     "LoginThrottle",
     "McpServer",
     "McpTool",
+    "OAuthAccessToken",
+    "OAuthAuthorizationCode",
+    "OAuthAuthorizationRequest",
+    "OAuthClient",
+    "OAuthGrant",
     "Project",
     "ProjectMember",
     "ProjectTeam",

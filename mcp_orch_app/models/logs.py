@@ -49,6 +49,11 @@ class ClientSession(SQLModel, table=True):
     api_key_id: uuid.UUID | None = Field(
         default=None, foreign_key="api_keys.id", ondelete="SET NULL"
     )
+    # An OAuth client acting for a user (services/oauth.py), instead of a key.
+    oauth_client_id: uuid.UUID | None = Field(
+        default=None, foreign_key="oauth_clients.id", ondelete="SET NULL"
+    )
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     transport: ClientTransport = enum_field(
         ClientTransport, default=ClientTransport.STREAMABLE_HTTP
     )
@@ -92,6 +97,11 @@ class ToolCallLog(SQLModel, table=True):
     api_key_id: uuid.UUID | None = Field(
         default=None, foreign_key="api_keys.id", ondelete="SET NULL"
     )
+    # An OAuth client acting for a user (services/oauth.py), instead of a key.
+    oauth_client_id: uuid.UUID | None = Field(
+        default=None, foreign_key="oauth_clients.id", ondelete="SET NULL"
+    )
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     client_name: str | None = Field(default=None, max_length=200)
     arguments: Any | None = json_field()
     result: Any | None = json_field()

@@ -48,6 +48,11 @@ class SystemSettings(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     signup_open: bool = Field(default=True)
+    # OAuth (services/oauth.py): whether any client may register itself (RFC 7591); when
+    # closed only an admin may register one. Token lifetimes.
+    oauth_registration_open: bool = Field(default=True)
+    oauth_access_token_seconds: int = Field(default=3600)
+    oauth_refresh_token_seconds: int = Field(default=30 * 24 * 3600)
     updated_at: datetime = created_at_field()
     updated_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
 

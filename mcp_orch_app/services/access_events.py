@@ -2,7 +2,8 @@
 
 The gateway caches authorization answers for a few seconds so that MCP calls do not each cost
 a database round trip. A service that revokes a key, disables, edits or deletes a server,
-changes a project's anonymous access or a tool preference calls :func:`access_changed`; the
+changes a project's anonymous access or a tool preference, or changes a membership (an OAuth
+grant acts with its user's current role) calls :func:`access_changed`; the
 listeners (the gateway of this process) hear about it right after the transaction commits, so
 they never re-read the old state. Changes made by another process reach the gateway through its
 short cache lifetime instead.
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy import event
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +48,17 @@ def access_changed(db: Session, project_id: uuid.UUID) -> None:
                 logger.exception("access listener failed for project %s", project_id)
 
     event.listen(db, "after_commit", announce, once=True)
+
+
+def user_access_changed(db: Session, user_id: uuid.UUID) -> None:
+    """Announce a change of a user's standing (membership through a team, deactivation,
+    admin rights) for every project where an OAuth grant acts for them."""
+    from mcp_orch_app.models.oauth import OAuthGrant
+
+    projects = db.exec(
+        select(OAuthGrant.project_id)
+        .where(OAuthGrant.user_id == user_id, col(OAuthGrant.revoked_at).is_(None))
+        .distinct()
+    )
+    for project_id in list(projects):
+        access_changed(db, project_id)

@@ -44,6 +44,7 @@ from mcp_orch_app.security.passwords import (
 from mcp_orch_app.security.tokens import hash_token, new_session_token
 from mcp_orch_app.services import activity, login_throttle
 from mcp_orch_app.services.access import parse_uuid, require_admin
+from mcp_orch_app.services.access_events import user_access_changed
 from mcp_orch_app.services.errors import (
     Conflict,
     InvalidInput,
@@ -378,6 +379,8 @@ def admin_update_user(
             .values(revoked_at=utcnow())
         )
     db.add(user)
+    if data.is_active is not None or data.is_admin is not None:
+        user_access_changed(db, user.id)
     changed = [k for k, v in data.model_dump(exclude_none=True).items() if k != "password"]
     if data.password is not None:
         changed.append("password reset")

@@ -32,6 +32,10 @@ KEY_PLACEHOLDER = "<your mch_ API key>"
 VSCODE_INPUT_ID = "mcp-orch-api-key"
 CLIENTS = ("cursor", "cline", "claude-desktop", "claude-code", "vscode")
 TRANSPORTS = ("http", "sse")
+AUTH_MODES = ("key", "oauth")
+# Clients that sign in by the MCP authorization spec (OAuth) given only the URL; Claude Desktop
+# through mcp-remote, which does the OAuth flow itself.
+OAUTH_CLIENTS = ("cursor", "claude-desktop", "claude-code", "vscode")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
@@ -44,12 +48,19 @@ class Endpoint:
     transport: str  # "http" (streamable HTTP) or "sse"
     needs_key: bool
     notes: tuple[str, ...]
+    oauth: bool = False
 
     @property
     def authorization(self) -> str:
         return f"Bearer {KEY_PLACEHOLDER}"
 
     def key_sentence(self) -> str:
+        if self.oauth:
+            return (
+                "No key: on first use the client opens mcp-orch's login page in the browser; "
+                "sign in and pick the project and endpoint it may reach (it acts with your "
+                "role). Disconnect it from your profile's Connected apps."
+            )
         if not self.needs_key:
             return "This endpoint is open to anonymous clients, so no API key is needed."
         return (
@@ -193,7 +204,9 @@ def _base_url(request_base_url: str | None) -> str:
     return base.rstrip("/")
 
 
-def _endpoint(project: Project, server: McpServer | None, base: str, transport: str) -> Endpoint:
+def _endpoint(
+    project: Project, server: McpServer | None, base: str, transport: str, oauth: bool = False
+) -> Endpoint:
     path = "mcp" if transport == "http" else "sse"
     notes: list[str] = []
     if server is None:
@@ -211,7 +224,9 @@ def _endpoint(project: Project, server: McpServer | None, base: str, transport: 
         open_to_anonymous = project.allow_anonymous or server.allow_anonymous
         if not server.enabled:
             notes.append(f"The server {server.name} is disabled: enable it before connecting.")
-    return Endpoint(name, url, transport, not open_to_anonymous, tuple(notes))
+    return Endpoint(
+        name, url, transport, not (open_to_anonymous or oauth), tuple(notes), oauth=oauth
+    )
 
 
 def unified_endpoint_urls(
@@ -233,9 +248,11 @@ def client_config(
     unified: bool = False,
     base_url: str | None = None,
     transport: str = "http",
+    auth: str = "key",
 ) -> ClientConfigOut:
     """The snippet that connects ``client`` to one server (``server_id``) or to the project's
-    unified endpoint (``unified=True``), over streamable HTTP (default) or SSE."""
+    unified endpoint (``unified=True``), over streamable HTTP (default) or SSE, with a project
+    API key (``auth="key"``) or signing in by OAuth (``auth="oauth"``: the URL only)."""
     project, _ = require_project(db, actor, project_id, Role.REPORTER)
     name = (client or "").strip().lower()
     if name not in _SNIPPETS:
@@ -249,8 +266,15 @@ def client_config(
         raise InvalidInput(
             "Say which endpoint: server_id for one server, or unified=true for all of them."
         )
+    auth = (auth or "key").strip().lower()
+    if auth not in AUTH_MODES:
+        raise InvalidInput(f"Unknown auth {auth!r}; use key or oauth.")
+    if auth == "oauth" and name not in OAUTH_CLIENTS:
+        raise InvalidInput(
+            f"No OAuth form for {name}; use a key, or one of: {', '.join(OAUTH_CLIENTS)}."
+        )
     server = server_in_project(db, project.id, server_id) if server_id else None
-    endpoint = _endpoint(project, server, _base_url(base_url), transport)
+    endpoint = _endpoint(project, server, _base_url(base_url), transport, auth == "oauth")
     form, filename_hint, content, how = _SNIPPETS[name](endpoint)
     instructions = " ".join((how.strip(), endpoint.key_sentence(), *endpoint.notes))
     return ClientConfigOut(

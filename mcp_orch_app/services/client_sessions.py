@@ -12,7 +12,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mcp_orch_app.models import ApiKey, ClientSession, McpServer, Role
+from mcp_orch_app.models import ApiKey, ClientSession, McpServer, OAuthClient, Role, User
 from mcp_orch_app.services.access import require_project
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.paging import (
@@ -71,9 +71,18 @@ def list_client_sessions(
         where.append(sa.or_(sessions.started_at < at, sessions.id < last_id))
 
     rows = db.exec(
-        select(ClientSession, McpServer.name, ApiKey.name, ApiKey.prefix)
+        select(
+            ClientSession,
+            McpServer.name,
+            ApiKey.name,
+            ApiKey.prefix,
+            OAuthClient.client_name,
+            User.email,
+        )
         .outerjoin(McpServer, col(McpServer.id) == ClientSession.server_id)
         .outerjoin(ApiKey, col(ApiKey.id) == ClientSession.api_key_id)
+        .outerjoin(OAuthClient, col(OAuthClient.id) == ClientSession.oauth_client_id)
+        .outerjoin(User, col(User.id) == ClientSession.user_id)
         .where(*where)
         .order_by(col(ClientSession.started_at).desc(), col(ClientSession.id).desc())
         .limit(limit + 1)
@@ -93,6 +102,10 @@ def list_client_sessions(
             api_key_id=row.api_key_id,
             key_name=key_name,
             key_prefix=key_prefix,
+            oauth_client_id=row.oauth_client_id,
+            oauth_client_name=oauth_client_name,
+            user_id=row.user_id,
+            user_email=user_email,
             started_at=row.started_at,
             last_activity_at=row.last_activity_at,
             ended_at=row.ended_at,
@@ -101,7 +114,7 @@ def list_client_sessions(
             successful_calls=row.successful_calls,
             failed_calls=row.failed_calls,
         )
-        for row, server_name, key_name, key_prefix in rows[:limit]
+        for row, server_name, key_name, key_prefix, oauth_client_name, user_email in rows[:limit]
     ]
     next_cursor = None
     if len(rows) > limit:

@@ -1,7 +1,8 @@
 """Who may reach a project's MCP endpoints, and with what.
 
-MCP clients authenticate with a project API key (``Authorization: Bearer mch_...``). A key of
-another project, a revoked or an expired key is refused; a project or a single server may be
+MCP clients authenticate with a project API key (``Authorization: Bearer mch_...``) or an
+OAuth access token (``moa_...``, services/oauth.py: bound to one endpoint, acting with its
+user's current membership). A key of another project, a revoked or an expired key is refused; a project or a single server may be
 opened to anonymous clients by its owner (closed by default). The answer carries the servers
 the client may reach and the tools the project disabled, so the gateway needs no second query.
 """
@@ -21,6 +22,7 @@ from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.tokens import API_KEY_PREFIX, hash_token
 from mcp_orch_app.services.access import parse_uuid
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
+from mcp_orch_app.services.oauth import ACCESS_TOKEN_PREFIX, OAuthPrincipal, check_access
 
 # A key's last-used time and IP are written at most this often per process (not per call).
 LAST_USED_WRITE_INTERVAL = 60.0
@@ -40,10 +42,12 @@ class McpGrant:
     servers: tuple[McpServer, ...]
     disabled_tools: dict[uuid.UUID, frozenset[str]] = field(default_factory=dict)
     unified_naming: UnifiedNaming = UnifiedNaming.PREFIXED
+    # An OAuth client acting for a user (services/oauth.py), instead of a key.
+    oauth: OAuthPrincipal | None = None
 
     @property
     def anonymous(self) -> bool:
-        return self.api_key_id is None
+        return self.api_key_id is None and self.oauth is None
 
 
 def _should_write_last_used(key_id: uuid.UUID, ip: str | None) -> bool:
@@ -107,13 +111,16 @@ def authorize_mcp_client(
         servers = tuple(db.exec(query.where(col(McpServer.enabled)).order_by(McpServer.name)))
         open_to_anonymous = project.allow_anonymous
 
-    if bearer:
-        api_key_id: uuid.UUID | None = _check_key(db, project.id, bearer, client_ip).id
-    elif open_to_anonymous:
-        api_key_id = None
-    else:
+    oauth: OAuthPrincipal | None = None
+    api_key_id: uuid.UUID | None = None
+    if bearer and bearer.startswith(ACCESS_TOKEN_PREFIX):
+        oauth = check_access(db, project, servers[0] if server_name is not None else None, bearer)
+    elif bearer:
+        api_key_id = _check_key(db, project.id, bearer, client_ip).id
+    elif not open_to_anonymous:
         raise NotAuthenticated(
-            "This MCP endpoint needs a project API key: send Authorization: Bearer mch_..."
+            "This MCP endpoint needs a project API key (Authorization: Bearer mch_...) or an "
+            "OAuth access token."
         )
 
     disabled: dict[uuid.UUID, set[str]] = {}
@@ -133,6 +140,7 @@ def authorize_mcp_client(
         servers=servers,
         disabled_tools={k: frozenset(v) for k, v in disabled.items()},
         unified_naming=UnifiedNaming(project.unified_naming),
+        oauth=oauth,
     )
 
 

@@ -320,6 +320,7 @@ def change_member_role(
         details={"from": previous.value, "to": role.value},
     )
     db.flush()
+    access_changed(db, project.id)
     return _member_out(db, member)
 
 
@@ -346,6 +347,7 @@ def remove_member(
         target_id=uid,
     )
     db.flush()
+    access_changed(db, project.id)
 
 
 # --- teams in a project ---------------------------------------------------------------------
@@ -465,6 +467,7 @@ def remove_team_from_project(
         target_id=tid,
     )
     db.flush()
+    access_changed(db, project.id)
 
 
 # --- overview -------------------------------------------------------------------------------

@@ -404,6 +404,11 @@ class ToolCallOut(BaseModel):
     result: Any | None
     session_id: uuid.UUID | None
     client_name: str | None
+    # An OAuth client acting for a user (services/oauth.py) instead of a key.
+    oauth_client_id: uuid.UUID | None = None
+    oauth_client_name: str | None = None
+    user_id: uuid.UUID | None = None
+    user_email: str | None = None
 
 
 class ToolCallPage(BaseModel):
@@ -467,6 +472,11 @@ class ClientSessionOut(BaseModel):
     api_key_id: uuid.UUID | None
     key_name: str | None
     key_prefix: str | None
+    # An OAuth client acting for a user (services/oauth.py) instead of a key.
+    oauth_client_id: uuid.UUID | None = None
+    oauth_client_name: str | None = None
+    user_id: uuid.UUID | None = None
+    user_email: str | None = None
     started_at: datetime
     last_activity_at: datetime | None
     ended_at: datetime | None

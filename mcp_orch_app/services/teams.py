@@ -23,6 +23,7 @@ from mcp_orch_app.models import (
 )
 from mcp_orch_app.services import activity
 from mcp_orch_app.services.access import clean_name, parse_uuid, require_team
+from mcp_orch_app.services.access_events import user_access_changed
 from mcp_orch_app.services.auth import normalise_email
 from mcp_orch_app.services.errors import Conflict, NotFound
 from mcp_orch_app.services.principal import Actor
@@ -250,3 +251,4 @@ def remove_team_member(
         target_id=uid,
     )
     db.flush()
+    user_access_changed(db, uid)

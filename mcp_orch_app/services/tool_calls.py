@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from mcp_orch_app.gateway.namespace import SEPARATOR
-from mcp_orch_app.models import Role, ToolCallLog, ToolCallStatus
+from mcp_orch_app.models import OAuthClient, Role, ToolCallLog, ToolCallStatus, User
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.services.access import require_project
 from mcp_orch_app.services.errors import InvalidInput, NotFound
@@ -133,6 +133,35 @@ def _call_key(value: int | str) -> int:
     return key
 
 
+def _items(db: Session, rows: list[ToolCallLog]) -> list[ToolCallOut]:
+    """The calls, with the names of the OAuth clients and users they acted for."""
+    client_ids = {r.oauth_client_id for r in rows if r.oauth_client_id}
+    user_ids = {r.user_id for r in rows if r.user_id}
+    clients = dict(
+        db.exec(
+            select(OAuthClient.id, OAuthClient.client_name).where(
+                col(OAuthClient.id).in_(client_ids)
+            )
+        ).all()
+        if client_ids
+        else []
+    )
+    emails = dict(
+        db.exec(select(User.id, User.email).where(col(User.id).in_(user_ids))).all()
+        if user_ids
+        else []
+    )
+    return [
+        _item(row).model_copy(
+            update={
+                "oauth_client_name": clients.get(row.oauth_client_id),
+                "user_email": emails.get(row.user_id),
+            }
+        )
+        for row in rows
+    ]
+
+
 def _item(row: ToolCallLog) -> ToolCallOut:
     return ToolCallOut(
         id=row.id,
@@ -148,6 +177,8 @@ def _item(row: ToolCallLog) -> ToolCallOut:
         result=row.result,
         session_id=row.session_id,
         client_name=row.client_name,
+        oauth_client_id=row.oauth_client_id,
+        user_id=row.user_id,
     )
 
 
@@ -232,7 +263,7 @@ def list_tool_calls(
         .order_by(col(ToolCallLog.created_at).desc(), col(ToolCallLog.id).desc())
         .limit(limit + 1)
     ).all()
-    items = [_item(row) for row in rows[:limit]]
+    items = _items(db, list(rows[:limit]))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -250,7 +281,7 @@ def get_tool_call(
     row = db.get(ToolCallLog, key)
     if row is None or row.project_id != project.id:
         raise NotFound(f"No tool call {call_id} in this project.")
-    return _item(row)
+    return _items(db, [row])[0]
 
 
 # --- metrics ---------------------------------------------------------------------------------

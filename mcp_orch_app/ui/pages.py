@@ -12,6 +12,7 @@ import reflex as rx
 from mcp_orch_app.ui.states.admin import AdminState
 from mcp_orch_app.ui.states.api_keys import ApiKeysState
 from mcp_orch_app.ui.states.auth import AuthState
+from mcp_orch_app.ui.states.consent import ConsentState
 from mcp_orch_app.ui.states.dashboard import DashboardState
 from mcp_orch_app.ui.states.login import LoginState
 from mcp_orch_app.ui.states.members import MembersState
@@ -34,6 +35,7 @@ from mcp_orch_app.ui.states.worker import WorkerState
 from mcp_orch_app.ui.views.admin import admin_page
 from mcp_orch_app.ui.views.api_keys import api_keys_page
 from mcp_orch_app.ui.views.auth import home_page, login_page, signup_page
+from mcp_orch_app.ui.views.consent import consent_page
 from mcp_orch_app.ui.views.dashboard import dashboard_page
 from mcp_orch_app.ui.views.members import members_page
 from mcp_orch_app.ui.views.metrics import metrics_page
@@ -58,6 +60,7 @@ PAGES = [
     ("/", home_page, APP_NAME, AuthState.open_home),
     ("/login", login_page, "Log in", LoginState.load),
     ("/signup", signup_page, "Sign up", SignupState.load),
+    ("/oauth/consent", consent_page, "Connect an application", ConsentState.load),
     ("/dashboard", dashboard_page, "Dashboard", DashboardState.load),
     ("/projects", projects_page, "Projects", ProjectsState.load),
     (

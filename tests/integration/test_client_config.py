@@ -12,7 +12,7 @@ import pytest
 
 from mcp_orch_app import config, db
 from mcp_orch_app.services import api_keys, projects, servers
-from mcp_orch_app.services.client_config import KEY_PLACEHOLDER
+from mcp_orch_app.services.client_config import KEY_PLACEHOLDER, OAUTH_CLIENTS
 from mcp_orch_app.services.schemas import ApiKeyIn, ProjectPatch, ServerIn
 from tests.helpers import ok
 
@@ -199,3 +199,22 @@ def test_turned_off_endpoints_are_explained(site):
         servers.toggle_server(s, site.owner.actor, site.pid, site.sid)
     assert "turned off" in site.config("cursor", unified="true")["instructions"]
     assert "disabled" in site.config("cursor", server_id=site.sid)["instructions"]
+
+
+@pytest.mark.parametrize("client", OAUTH_CLIENTS)
+def test_oauth_form_is_the_url_only(site, client):
+    snippet = site.config(client, server_id=site.sid, auth="oauth")
+    assert site.server_url in snippet["content"] or site.server_url in json.dumps(snippet)
+    assert "Authorization" not in snippet["content"]
+    assert KEY_PLACEHOLDER not in snippet["content"]
+    assert "login page" in snippet["instructions"]
+
+
+def test_oauth_form_is_refused_for_a_client_without_it_and_bad_auth(site):
+    for params in ({"client": "cline", "auth": "oauth"}, {"client": "cursor", "auth": "magic"}):
+        response = site.client.get(
+            f"/api/projects/{site.pid}/client-config",
+            params={"unified": "true", **params},
+            headers=site.owner.headers,
+        )
+        assert response.status_code == 422, params

@@ -13,7 +13,7 @@ from reflex.experimental.client_state import ClientStateVar
 from sqlmodel import Session
 
 from mcp_orch_app.db import run_db
-from mcp_orch_app.services import auth, projects
+from mcp_orch_app.services import auth, oauth, projects
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import AdminUserCreateIn, AdminUserUpdateIn
 from mcp_orch_app.ui.format import counted
@@ -43,6 +43,8 @@ class AdminState(CreateDialogMixin, AuthState):
     problem: str = ""
     signup_open: bool = True
     saving_signup: bool = False
+    oauth_registration_open: bool = True
+    saving_oauth: bool = False
     users: list[UserRow] = []
     search: str = ""
     busy_user_id: str = ""
@@ -81,6 +83,9 @@ class AdminState(CreateDialogMixin, AuthState):
         settings, users, all_projects = await run_db(_admin_page, actor)
         self.my_user_id = str(actor.user_id)
         self.signup_open = settings.signup_open
+        self.oauth_registration_open = (
+            await run_db(oauth.get_oauth_settings, actor)
+        ).registration_open
         self.users = [UserRow.of(u) for u in users]
         self.projects = [ProjectRow.of(p) for p in all_projects]
 
@@ -107,6 +112,20 @@ class AdminState(CreateDialogMixin, AuthState):
             )
 
         async for event in self._attempt("saving_signup", save):
+            yield event
+
+    @rx.event
+    async def set_oauth_registration_open(self, is_open: bool):
+        async def save():
+            settings = await self._call(oauth.set_oauth_settings, registration_open=is_open is True)
+            self.oauth_registration_open = settings.registration_open
+            return rx.toast.success(
+                "OAuth clients may register themselves."
+                if settings.registration_open
+                else "Only administrators can register OAuth clients now."
+            )
+
+        async for event in self._attempt("saving_oauth", save):
             yield event
 
     async def _update_user(self, user_id: str, change: AdminUserUpdateIn, done: str):

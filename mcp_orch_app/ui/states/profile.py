@@ -6,14 +6,18 @@ import reflex as rx
 from sqlmodel import Session
 
 from mcp_orch_app.db import run_db
-from mcp_orch_app.services import auth
+from mcp_orch_app.services import auth, oauth
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.ui.states.auth import AuthState
-from mcp_orch_app.ui.states.rows import LoginSessionRow
+from mcp_orch_app.ui.states.rows import ConnectedAppRow, LoginSessionRow
 
 
 def _profile_page(db: Session, actor: Actor):
-    return auth.get_me(db, actor), auth.list_my_sessions(db, actor)
+    return (
+        auth.get_me(db, actor),
+        auth.list_my_sessions(db, actor),
+        oauth.list_my_connected_apps(db, actor),
+    )
 
 
 class ProfileState(AuthState):
@@ -24,11 +28,26 @@ class ProfileState(AuthState):
     password_error: str = ""
     sessions: list[LoginSessionRow] = []
     ending_sessions: bool = False
+    apps: list[ConnectedAppRow] = []
+    # The id of the connected app being disconnected.
+    revoking: str = ""
 
     async def _reload(self) -> None:
-        me, sessions = await self._call(_profile_page)
+        me, sessions, apps = await self._call(_profile_page)
         self.name = me.name
         self.sessions = [LoginSessionRow.of(s) for s in sessions]
+        self.apps = [ConnectedAppRow.of(a) for a in apps]
+
+    @rx.event
+    async def revoke_app(self, grant_id: str):
+        async def revoke():
+            await self._call(oauth.revoke_connected_app, str(grant_id)[:64])
+            apps = await self._call(oauth.list_my_connected_apps)
+            self.apps = [ConnectedAppRow.of(a) for a in apps]
+            return rx.toast.success("The application is disconnected.")
+
+        async for event in self._attempt("revoking", revoke, value=str(grant_id)[:64]):
+            yield event
 
     @rx.event
     async def load(self):

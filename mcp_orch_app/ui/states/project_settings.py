@@ -7,12 +7,14 @@ from __future__ import annotations
 import reflex as rx
 from sqlmodel import Session
 
+from mcp_orch_app.models import Role
 from mcp_orch_app.models.enums import UnifiedNaming
-from mcp_orch_app.services import projects
+from mcp_orch_app.services import oauth, projects
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import ProjectOut, ProjectPatch
 from mcp_orch_app.ui.states.project_frame import ProjectFrameState
+from mcp_orch_app.ui.states.rows import ConnectedAppRow
 
 # The project's on/off settings, by their ProjectPatch field.
 SWITCHES = ("allow_anonymous", "unified_enabled")
@@ -45,6 +47,9 @@ class ProjectSettingsState(ProjectFrameState):
     delete_typed: str = ""
     deleting: bool = False
     delete_error: str = ""
+    # OAuth applications connected to the project (owners see them; services/oauth.py).
+    apps: list[ConnectedAppRow] = []
+    revoking: str = ""
 
     @rx.var
     def delete_confirmed(self) -> bool:
@@ -58,7 +63,25 @@ class ProjectSettingsState(ProjectFrameState):
         self.unified_naming = project.unified_naming.value
 
     async def _reload(self) -> None:
-        self._show(await self._call(projects.get_project, self.route_project_id()))
+        project = await self._call(projects.get_project, self.route_project_id())
+        self._show(project)
+        self.apps = []
+        if project.my_role == Role.OWNER:
+            await self._load_apps()
+
+    async def _load_apps(self) -> None:
+        apps = await self._call(oauth.list_project_connected_apps, self.route_project_id())
+        self.apps = [ConnectedAppRow.of(a) for a in apps]
+
+    @rx.event
+    async def revoke_app(self, grant_id: str):
+        async def revoke():
+            await self._call(oauth.revoke_connected_app, str(grant_id)[:64])
+            await self._load_apps()
+            return rx.toast.success("The application is disconnected.")
+
+        async for event in self._attempt("revoking", revoke, value=str(grant_id)[:64]):
+            yield event
 
     @rx.event
     async def load(self):

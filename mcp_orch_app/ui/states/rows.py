@@ -12,6 +12,7 @@ from datetime import UTC
 from enum import Enum
 from typing import Any, TypeVar
 
+from mcp_orch_app.services.oauth import ConnectedAppOut
 from mcp_orch_app.services.schemas import (
     ActivityOut,
     ApiKeyOut,
@@ -447,12 +448,22 @@ class ClientSessionRow:
             client=client,
             transport=transport_label(session.transport.value),
             ip=session.ip or "unknown",
-            key=session.key_name or ("anonymous" if session.api_key_id is None else "deleted key"),
+            key=_principal(session),
             protocol=session.protocol_version or "",
             started=ago(session.started_at),
             started_at=timestamp(session.started_at),
             last_activity=ago(session.last_activity_at),
         )
+
+
+def _principal(session: ClientSessionOut) -> str:
+    """Who the session acts for: a key, an OAuth application for a user, or nobody."""
+    if session.oauth_client_id is not None:
+        app = session.oauth_client_name or "an application"
+        return f"OAuth: {app} for {session.user_email or 'a deleted user'}"
+    if session.api_key_id is None:
+        return "anonymous" if session.user_id is None else "OAuth: a deleted application"
+    return session.key_name or "deleted key"
 
 
 @dataclasses.dataclass
@@ -614,7 +625,8 @@ class ToolCallRow(RecentCallRow):
             error_code=call.error_code or "",
             arguments_preview=_preview(arguments) if call.arguments is not None else "",
             session_id=str(call.session_id or ""),
-            client_name=call.client_name or "",
+            client_name=(call.client_name or "")
+            + (f" (OAuth, {call.user_email or 'deleted user'})" if call.oauth_client_id else ""),
             at=call.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
         )
 
@@ -696,3 +708,28 @@ class ErrorCodeRow:
     error_code: str = ""
     count: int = 0
     share: str = ""
+
+
+@dataclasses.dataclass
+class ConnectedAppRow:
+    """An OAuth grant (services/oauth.py): which application reaches which endpoint for whom."""
+
+    id: str = ""
+    client_name: str = ""
+    user_email: str = ""
+    project_name: str = ""
+    endpoint: str = ""
+    created: str = ""
+    last_used: str = ""
+
+    @classmethod
+    def of(cls, app: ConnectedAppOut) -> ConnectedAppRow:
+        return cls(
+            id=app.id,
+            client_name=app.client_name,
+            user_email=app.user_email or "",
+            project_name=app.project_name,
+            endpoint=f"server {app.server_name}" if app.server_name else "unified endpoint",
+            created=timestamp(app.created_at),
+            last_used=ago(app.last_used_at),
+        )

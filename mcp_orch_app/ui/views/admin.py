@@ -28,39 +28,56 @@ from mcp_orch_app.ui.states.admin import TEMPORARY_PASSWORD, AdminState
 from mcp_orch_app.ui.states.rows import ProjectRow, UserRow
 
 
-def _signup_setting() -> rx.Component:
+def _switch_setting(
+    title: str, on_text: str, off_text: str, note: str, checked, saving, on_change, key: str, icon
+) -> rx.Component:
     return section(
-        "Sign-up",
+        title,
         switch_row(
             rx.vstack(
-                rx.text(
-                    rx.cond(
-                        AdminState.signup_open,
-                        "Open: anyone who can reach this instance can create an account.",
-                        "Closed: only administrators can create accounts.",
-                    ),
-                    size="2",
-                    id="signup-status",
-                ),
-                rx.text(
-                    "The first account of an instance is always allowed and becomes its "
-                    "administrator.",
-                    size="1",
-                    color_scheme="gray",
-                ),
+                rx.text(rx.cond(checked, on_text, off_text), size="2", id=f"{key}-status"),
+                rx.text(note, size="1", color_scheme="gray"),
                 spacing="1",
             ),
-            AdminState.saving_signup,
+            saving,
             rx.switch(
-                checked=AdminState.signup_open,
-                on_change=AdminState.set_signup_open,
-                disabled=AdminState.saving_signup,
+                checked=checked,
+                on_change=on_change,
+                disabled=saving,
                 size="3",
-                id="signup-open-switch",
-                aria_label="Open sign-up",
+                id=f"{key}-open-switch",
+                aria_label=f"Open {title.lower()}",
             ),
         ),
-        icon="user-plus",
+        icon=icon,
+    )
+
+
+def _signup_setting() -> rx.Component:
+    return _switch_setting(
+        "Sign-up",
+        "Open: anyone who can reach this instance can create an account.",
+        "Closed: only administrators can create accounts.",
+        "The first account of an instance is always allowed and becomes its administrator.",
+        AdminState.signup_open,
+        AdminState.saving_signup,
+        AdminState.set_signup_open,
+        "signup",
+        "user-plus",
+    )
+
+
+def _oauth_setting() -> rx.Component:
+    return _switch_setting(
+        "OAuth client registration",
+        "Open: any MCP client may register itself (RFC 7591) and ask users to connect it.",
+        "Closed: only administrators can register OAuth clients.",
+        "Users still choose, on the consent page, what a registered client may reach.",
+        AdminState.oauth_registration_open,
+        AdminState.saving_oauth,
+        AdminState.set_oauth_registration_open,
+        "oauth-registration",
+        "plug",
     )
 
 
@@ -367,6 +384,7 @@ def _content() -> rx.Component:
             width="100%",
         ),
         _signup_setting(),
+        _oauth_setting(),
         _users(),
         _projects(),
         spacing="4",

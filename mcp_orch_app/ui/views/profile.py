@@ -18,6 +18,7 @@ from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.profile import ProfileState
 from mcp_orch_app.ui.states.rows import LoginSessionRow
+from mcp_orch_app.ui.views.connected_apps import connected_apps_section
 
 
 def _account() -> rx.Component:
@@ -164,6 +165,13 @@ def profile_page() -> rx.Component:
                     width="100%",
                 ),
                 _sessions(),
+                connected_apps_section(
+                    ProfileState.apps,
+                    ProfileState.revoke_app,
+                    ProfileState.revoking,
+                    with_user=False,
+                    text="MCP clients you signed in with OAuth, and what each may reach.",
+                ),
                 spacing="4",
                 width="100%",
             ),

@@ -15,6 +15,7 @@ from mcp_orch_app.ui.components import (
 from mcp_orch_app.ui.layout import protected
 from mcp_orch_app.ui.states.project_frame import ProjectFrameState
 from mcp_orch_app.ui.states.project_settings import ProjectSettingsState as Settings
+from mcp_orch_app.ui.views.connected_apps import connected_apps_section
 from mcp_orch_app.ui.views.project_frame import project_frame
 
 READ_ONLY = ~ProjectFrameState.is_owner
@@ -225,6 +226,16 @@ def _settings() -> rx.Component:
     return rx.vstack(
         _details(),
         _access(),
+        rx.cond(
+            ProjectFrameState.is_owner,
+            connected_apps_section(
+                Settings.apps,
+                Settings.revoke_app,
+                Settings.revoking,
+                with_user=True,
+                text="MCP clients members connected with OAuth; each acts with its user's role.",
+            ),
+        ),
         rx.cond(ProjectFrameState.is_owner, _danger_zone()),
         spacing="4",
         width="100%",
