@@ -10,6 +10,10 @@ scenario's client with the real SDK client (`ClientSession` over streamable HTTP
   token is a login session's), runs the same steps through the project's per-server endpoint
   with the project API key KEY, and removes the server again. Every request the mock server sees then comes from mcp-orch.
 
+When the suite runs a scenario at the 2026-07-28 wire (``MCP_CONFORMANCE_PROTOCOL_VERSION``), the
+steps are MODERN_SCENARIOS' with the SDK's modern `mcp.Client` (server/discover, per-request
+`_meta`), the tool calls of ``MCP_CONFORMANCE_CONTEXT`` where the scenario hands some.
+
 Exit status 0 when the steps ran, 1 with the error on stderr otherwise (the suite reports both).
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import uuid
@@ -26,7 +31,7 @@ from typing import Any
 
 import httpx
 import mcp.types as types
-from mcp import ClientSession
+from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 CALL_TIMEOUT = 20.0
@@ -79,6 +84,93 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Any]] = {
 }
 
 
+MODERN_ERA = "2026-07-28"
+"""The era whose scenarios run with the SDK's modern client (per-request `_meta`, no handshake):
+the suite names the scenario's protocol version in ``MCP_CONFORMANCE_PROTOCOL_VERSION``."""
+
+
+def context() -> dict[str, Any]:
+    """What the suite hands the client for this scenario (``MCP_CONFORMANCE_CONTEXT``)."""
+    raw = os.environ.get("MCP_CONFORMANCE_CONTEXT")
+    parsed = json.loads(raw) if raw else {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+async def list_roots(_context: Any) -> types.ListRootsResult:
+    return types.ListRootsResult(roots=[])
+
+
+async def decline_sampling(_context: Any, _params: Any) -> types.ErrorData:
+    return types.ErrorData(code=types.INVALID_REQUEST, message="no model behind this client")
+
+
+async def call_each_tool(client: Client) -> None:
+    """Every listed tool called once with no arguments (a call the server fails is its verdict)."""
+    for tool in (await client.list_tools()).tools:
+        await client.call_tool(tool.name, {})
+
+
+async def call_context_tools(client: Client) -> None:
+    """The tool calls the scenario's context names, with its arguments (http-custom-headers)."""
+    await client.list_tools()
+    for call in context().get("toolCalls", []):
+        await client.call_tool(call["name"], call.get("arguments", {}))
+
+
+async def use_every_feature(client: Client) -> None:
+    """Tools, resources and prompts listed, each called / read / got once (http-standard-headers)."""
+    for tool in (await client.list_tools()).tools:
+        await client.call_tool(tool.name, {})
+    for resource in (await client.list_resources()).resources:
+        await client.read_resource(str(resource.uri))
+    for prompt in (await client.list_prompts()).prompts:
+        await client.get_prompt(prompt.name)
+
+
+async def echo_focal_schema(client: Client) -> None:
+    """json-schema-2020-12-preservation: the focal tool's inputSchema echoed back verbatim."""
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    if "json_schema_2020_12_tool" not in tools:
+        raise RuntimeError(f"no focal tool among {sorted(tools)}")
+    schema = tools["json_schema_2020_12_tool"].input_schema
+    await client.call_tool("json_schema_echo", {"schema": schema})
+
+
+async def list_tools_only(client: Client) -> None:
+    await client.list_tools()
+
+
+MODERN_SCENARIOS: dict[str, Any] = {
+    # scenario -> steps with a connected modern `mcp.Client`
+    "tools_call": lambda client: call_first_tool(client),
+    "request-metadata": list_tools_only,
+    "http-standard-headers": use_every_feature,
+    "http-custom-headers": call_context_tools,
+    "http-invalid-tool-headers": call_each_tool,
+    "json-schema-ref-no-deref": list_tools_only,
+    "json-schema-2020-12-preservation": echo_focal_schema,
+    "sep-2322-client-request-state": call_each_tool,
+}
+
+
+async def run_modern(scenario: str, endpoint: str, key: str | None = None) -> None:
+    """The scenario's steps with the SDK's `mcp.Client` in auto mode (server/discover), which
+    declares roots, sampling and elicitation so the scenarios can judge the capabilities sent."""
+    headers = {"Authorization": f"Bearer {key}"} if key else None
+    timeout = httpx.Timeout(CALL_TIMEOUT, read=None)
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=timeout) as http,
+        Client(
+            streamable_http_client(endpoint, http_client=http),
+            elicitation_callback=accept_with_defaults,
+            list_roots_callback=list_roots,
+            sampling_callback=decline_sampling,
+            client_info=types.Implementation(name="mcp-orch-conformance-client", version="1.0.0"),
+        ) as client,
+    ):
+        await asyncio.wait_for(MODERN_SCENARIOS[scenario](client), CALL_TIMEOUT)
+
+
 @asynccontextmanager
 async def through_gateway(base: str, project: str, token: str, url: str) -> AsyncIterator[str]:
     """``url`` registered as a streamable-HTTP server of ``project``; yields its endpoint."""
@@ -118,15 +210,18 @@ async def run(scenario: str, endpoint: str, key: str | None = None) -> None:
 
 async def main(arguments: argparse.Namespace) -> None:
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
-    if scenario not in SCENARIOS:
-        raise SystemExit(f"no steps for scenario {scenario!r}; known: {sorted(SCENARIOS)}")
+    modern = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION") == MODERN_ERA
+    known = MODERN_SCENARIOS if modern else SCENARIOS
+    if scenario not in known:
+        raise SystemExit(f"no steps for scenario {scenario!r}; known: {sorted(known)}")
+    play = run_modern if modern else run
     if arguments.gateway is None:
-        await run(scenario, arguments.url)
+        await play(scenario, arguments.url)
         return
     async with through_gateway(
         arguments.gateway, arguments.project, arguments.token, arguments.url
     ) as endpoint:
-        await run(scenario, endpoint, arguments.key)
+        await play(scenario, endpoint, arguments.key)
 
 
 def leaves(exc: BaseException) -> list[BaseException]:

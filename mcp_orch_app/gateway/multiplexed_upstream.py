@@ -262,9 +262,12 @@ class MultiplexedUpstream(Upstream):
             return None
         except UpstreamError as exc:
             retry = _newest_mutual_modern(exc)
-            if retry is None or retry == version:
+            if retry is None:
                 self._refuse_modern_only(exc)
                 return None
+            # One retry with the newest version both speak, even the one just refused: a
+            # server may refuse a first request (SEP-2575 negotiation; the suite's
+            # request-metadata mock does), and the SDK client retries once too.
             version = retry
             try:
                 result = await self._discover(version, timeout)

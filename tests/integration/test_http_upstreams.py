@@ -10,6 +10,7 @@ the 2025-11-25 handshake era. server-everything listens on every interface by de
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -30,6 +31,7 @@ from mcp_orch_app.gateway.pool import UpstreamPool
 from mcp_orch_app.gateway.upstream import (
     Era,
     UpstreamConfig,
+    UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -589,3 +591,106 @@ async def test_the_pool_builds_http_upstreams(fixture_streamable, fixture_sse):
     starts = [row[3] for row in events.of(ServerLogCategory.START)]
     assert len(starts) == 2
     assert all("(modern era, protocol 2026-07-28)" in message for message in starts)
+
+
+def _refusing_first_requests(refusals: int, seen: list[tuple[str, str, str]]):
+    """A minimal 2026-07-28 server over raw HTTP that answers its first ``refusals`` requests
+    with HTTP 400 / -32022 naming 2026-07-28 itself as supported (the conformance suite's
+    request-metadata mock does this once), and serves discover and tools/list after that.
+    ``seen`` gets (method, MCP-Protocol-Version header, _meta protocolVersion) of each POST."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        lowered = {
+            name.lower(): value
+            for name, _, value in (line.partition(": ") for line in head.split("\r\n")[1:])
+        }
+        body = json.loads(await reader.readexactly(int(lowered.get("content-length", "0"))))
+        meta = body.get("params", {}).get("_meta", {})
+        seen.append(
+            (
+                body["method"],
+                lowered.get("mcp-protocol-version", ""),
+                meta.get("io.modelcontextprotocol/protocolVersion", ""),
+            )
+        )
+        status = "200 OK"
+        if len(seen) <= refusals:
+            status = "400 Bad Request"
+            answer = {
+                "error": {
+                    "code": -32022,
+                    "message": "Unsupported protocol version",
+                    "data": {"supported": ["2026-07-28"], "requested": "2026-07-28"},
+                }
+            }
+        elif body["method"] == "server/discover":
+            answer = {
+                "result": {
+                    "resultType": "complete",
+                    "supportedVersions": ["2026-07-28"],
+                    "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "picky", "version": "1.0"},
+                    "ttlMs": 0,
+                    "cacheScope": "private",
+                }
+            }
+        else:
+            answer = {"result": {"resultType": "complete", "tools": []}}
+        payload = json.dumps({"jsonrpc": "2.0", "id": body.get("id"), **answer}).encode()
+        writer.write(
+            f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+            + payload
+        )
+        await writer.drain()
+        writer.close()
+
+    return serve
+
+
+async def _picky_server(
+    refusals: int, seen: list[tuple[str, str, str]]
+) -> tuple[asyncio.Server, UpstreamConfig]:
+    listener = await asyncio.start_server(_refusing_first_requests(refusals, seen), "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    config = UpstreamConfig(
+        server_id=f"picky-{refusals}",
+        name="picky",
+        transport=Transport.STREAMABLE_HTTP,
+        url=f"http://127.0.0.1:{port}/mcp",
+    )
+    return listener, config
+
+
+async def test_a_refused_first_discover_is_retried_once_with_the_version_named():
+    """SEP-2575: a -32022 naming a version both speak (even the one just sent) gets one retry
+    with it, as the SDK client does; before, mcp-orch called the server incompatible."""
+    seen: list[tuple[str, str, str]] = []
+    listener, config = await _picky_server(1, seen)
+    upstream = make_upstream(config)
+    try:
+        await upstream.start()
+        assert (upstream.era, upstream.protocol_version) == (Era.MODERN, "2026-07-28")
+        assert await upstream.request("tools/list", None, timeout=10) == {
+            "resultType": "complete",
+            "tools": [],
+        }
+    finally:
+        await upstream.stop()
+        listener.close()
+    assert seen[:2] == [("server/discover", "2026-07-28", "2026-07-28")] * 2
+    assert seen[2][0] == "tools/list"
+
+
+async def test_a_server_refusing_every_version_it_names_is_given_up_on():
+    """The retry is bounded: a server that keeps refusing the version it claims to support is
+    an error after a few requests, never a loop."""
+    seen: list[tuple[str, str, str]] = []
+    listener, config = await _picky_server(100, seen)
+    try:
+        with pytest.raises((UpstreamUnavailable, UpstreamError)):
+            await make_upstream(config).start()
+    finally:
+        listener.close()
+    assert 2 <= len(seen) <= 4, seen
