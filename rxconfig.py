@@ -2,8 +2,12 @@
 
 import reflex as rx
 
+from mcp_orch_app.config import apply_backend_workers
 from mcp_orch_app.cross_origin import cors_allowed_origins
 from mcp_orch_app.ui.theme import THEME
+
+# Exactly MCP_ORCH_WORKERS backend processes (default 1), whether or not Redis is configured.
+apply_backend_workers()
 
 config = rx.Config(
     app_name="mcp_orch_app",

@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from mcp_orch_app.config import get_settings
-from mcp_orch_app.lifecycle import preflight
+from mcp_orch_app.lifecycle import preflight, record_installation_key
 
 
 def migrate(_args: argparse.Namespace) -> int:
@@ -31,6 +31,7 @@ def migrate(_args: argparse.Namespace) -> int:
         sys.stderr.write(f"\nmcp-orch cannot migrate the database: {exc}\n\n")
         return 1
     print(f"mcp-orch: database {result.describe()}")
+    record_installation_key()
     return 0
 
 

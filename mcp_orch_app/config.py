@@ -7,6 +7,7 @@ data directory with nothing else installed.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +64,9 @@ class Settings:
     instance_heartbeat_seconds: int = 15
     """How often a backend process says it is alive; one silent for 4 heartbeats is taken
     for dead and its client sessions are ended (services/instances.py)."""
+    workers: int = 1
+    """MCP_ORCH_WORKERS: backend worker processes of the production server (Granian); more
+    than one needs REFLEX_REDIS_URL (see :func:`apply_backend_workers`)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -163,7 +167,41 @@ def load_settings() -> Settings:
         upstream_allow=_list_env("MCP_ORCH_UPSTREAM_ALLOW"),
         upstream_deny=_list_env("MCP_ORCH_UPSTREAM_DENY"),
         instance_heartbeat_seconds=_int_env("MCP_ORCH_INSTANCE_HEARTBEAT_SECONDS", 15, 1, 3600),
+        workers=_workers_env(),
     )
+
+
+MAX_WORKERS = 64
+
+
+def _workers_env() -> int:
+    workers = _int_env("MCP_ORCH_WORKERS", 1, 1, MAX_WORKERS)
+    if workers > 1 and not os.environ.get("REFLEX_REDIS_URL"):
+        raise ConfigError(
+            f"MCP_ORCH_WORKERS={workers} needs REFLEX_REDIS_URL: without Redis the web UI's "
+            "state lives in one process, so several workers are refused (set REFLEX_REDIS_URL "
+            "or MCP_ORCH_WORKERS=1)"
+        )
+    return workers
+
+
+def apply_backend_workers() -> int:
+    """Make the production server start exactly MCP_ORCH_WORKERS worker processes.
+
+    Reflex starts Granian with ``GRANIAN_WORKERS`` workers when that variable is set, and
+    otherwise with 1 without Redis but ``2 * cores + 1`` as soon as ``REFLEX_REDIS_URL`` is
+    set. rxconfig.py calls this, so ``reflex run --env prod`` and ``cli serve`` (both read
+    the Reflex config before starting the server) get the count asked for, default 1.
+    ``GRANIAN_WORKERS`` set by hand is overridden: MCP_ORCH_WORKERS is the one setting.
+    An unusable value stops the process with the message (exit status 2).
+    """
+    try:
+        workers = get_settings().workers
+    except ConfigError as exc:
+        sys.stderr.write(f"\nmcp-orch cannot start: {exc}\n\n")
+        raise SystemExit(2) from exc
+    os.environ["GRANIAN_WORKERS"] = str(workers)
+    return workers
 
 
 @lru_cache(maxsize=1)

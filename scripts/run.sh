@@ -5,7 +5,7 @@
 #
 # Sets up .venv (requirements.txt) and bun on the first run, migrates the configured database,
 # then serves on http://$MCP_ORCH_HOST:$MCP_ORCH_PORT (default http://127.0.0.1:3000).
-# Settings: see README.md (DATABASE_URL, MCP_ORCH_DATA_DIR, MCP_ORCH_SECRET_KEY, ...).
+# Settings: see README.md (DATABASE_URL, MCP_ORCH_DATA_DIR, MCP_ORCH_SECRET_KEY, MCP_ORCH_WORKERS, ...).
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"

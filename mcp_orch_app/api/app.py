@@ -1,5 +1,6 @@
 """The FastAPI app handed to Reflex as ``api_transformer``: REST under /api, MCP endpoints under
-/projects/{project_id}/... (see mcp_orch_app.gateway.http_endpoints).
+/projects/{project_id}/... (see mcp_orch_app.gateway.http_endpoints), and the load balancer's
+probes /healthz and /readyz (api/health.py).
 
 Reflex mounts its own backend inside this app, so these routes match first, also on the
 single production port. Request bodies are bounded for all of them (api/body_limits.py).
@@ -14,6 +15,7 @@ from mcp_orch_app.api import (
     api_keys,
     auth,
     dashboard,
+    health,
     live,
     oauth,
     observability,
@@ -42,6 +44,7 @@ def create_api() -> FastAPI:
     )
     install_error_handlers(api)
     for module in (
+        health,
         auth,
         projects,
         servers,

@@ -14,6 +14,7 @@ from mcp_orch_app.models.enums import (
     WorkerRunStatus,
     WorkerRunTrigger,
 )
+from mcp_orch_app.models.installation import InstallationKey
 from mcp_orch_app.models.instances import GatewayInstance
 from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCallLog
 from mcp_orch_app.models.oauth import (
@@ -35,6 +36,7 @@ __all__ = [
     "ClientSession",
     "ClientTransport",
     "GatewayInstance",
+    "InstallationKey",
     "InvitedAs",
     "LogLevel",
     "LoginSession",

@@ -53,17 +53,18 @@ class RealApp:
 
 
 @contextlib.contextmanager
-def real_app(tmp_path: Path) -> Iterator[RealApp]:
+def real_app(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[RealApp]:
     """The backend in production mode, in its own process group; stopped (the whole group,
     SIGKILL if need be) on the way out if the test has not stopped it. Started again on the
-    same ``tmp_path``, it finds the data of the previous run."""
+    same ``tmp_path``, it finds the data of the previous run. ``extra_env`` adds settings
+    (e.g. REFLEX_REDIS_URL, MCP_ORCH_WORKERS)."""
     workdir = tmp_path / "app"
     workdir.mkdir(exist_ok=True)
     for name in APP_FILES:
         if not (workdir / name).exists():
             (workdir / name).symlink_to(CHECKOUT / name)
     data_dir = tmp_path / "data"
-    env = _app_env(data_dir)
+    env = {**_app_env(data_dir), **(extra_env or {})}
     subprocess.run(
         [sys.executable, "-m", "mcp_orch_app.cli", "migrate"],
         cwd=workdir,

@@ -31,7 +31,7 @@ from mcp_orch_app.gateway.namespace import (
     bare_holders,
     unified_tool_name,
 )
-from mcp_orch_app.migrations import alembic_config, upgrade_to_head
+from mcp_orch_app.migrations import alembic_config, head_revision, upgrade_to_head
 from mcp_orch_app.models import Activity, UnifiedNaming
 from mcp_orch_app.models import Project as ProjectRow
 from mcp_orch_app.services import api_keys, projects, servers
@@ -449,7 +449,7 @@ def test_migration_0005_gives_existing_projects_prefixed_and_goes_back(
                 ),
                 {"id": uuid.uuid4().hex, "now": "2026-01-01 00:00:00"},
             )
-        assert upgrade_to_head(database_url).after == "0005"
+        assert upgrade_to_head(database_url).after == head_revision()
         with engine.connect() as connection:
             values = connection.execute(sa.text("SELECT unified_naming FROM projects")).scalars()
             assert list(values) == ["prefixed"]
