@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mcp_orch_app.gateway.client_sessions import LiveSession
+from mcp_orch_app.gateway.client_sessions import LOG_LEVELS, LiveSession
 from mcp_orch_app.gateway.forwarding import (
     ProgressSink,
     call_tool,
@@ -238,8 +238,8 @@ async def _set_log_level(call: Call) -> dict[str, Any]:
     """The upstream is shared by every client of the server: the level is kept on the session
     and filters the log messages fanned out to it."""
     level = call.params.get("level")
-    if not isinstance(level, str):
-        raise ValueError("logging/setLevel needs a level")
+    if level not in LOG_LEVELS:
+        raise ValueError(f"logging/setLevel needs a level, one of {', '.join(LOG_LEVELS)}")
     call.session.log_level = level
     return {}
 

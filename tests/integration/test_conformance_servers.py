@@ -61,10 +61,6 @@ SUBSCRIBE = (
     "issue 10 item 4 (helper E): resources/subscribe is -32601 from a 2026-07-28 upstream; "
     "the gateway does not translate it to subscriptions/listen"
 )
-LOGGING = (
-    "issue 10 item 3: a handshake client that sent no logging/setLevel gets no logLevel "
-    "stamped on its requests to a 2026-07-28 upstream, so the upstream sends no log messages"
-)
 PARAM_HEADERS = (
     "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
     "against the arguments (400/-32020) nor passes them on for the upstream to check"
@@ -91,7 +87,6 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
             "elicitation-sep1034-defaults": SERVER_TO_CLIENT,
             "elicitation-sep1330-enums": SERVER_TO_CLIENT,
             "resources-subscribe": SUBSCRIBE,
-            "tools-call-with-logging": LOGGING,
         },
     ),
     **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
