@@ -65,10 +65,6 @@ PARAM_HEADERS = (
     "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
     "against the arguments (400/-32020) nor passes them on for the upstream to check"
 )
-MAPPED_URIS = (
-    "issue 10 item 5: the unified endpoint keeps mapped resource URIs; the suite reads, "
-    "subscribes to and completes the server's own URIs (test://static-text, ...)"
-)
 
 
 def _gaps(targets: tuple[str, ...], era: str, why_by_scenario: dict[str, str]) -> dict:
@@ -90,25 +86,6 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
         },
     ),
     **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
-    **_gaps(
-        (UNIFIED,),
-        "2025-11-25",
-        {
-            "resources-read-text": MAPPED_URIS,
-            "resources-read-binary": MAPPED_URIS,
-            "resources-templates-read": MAPPED_URIS,
-            "resources-unsubscribe": MAPPED_URIS,
-        },
-    ),
-    **_gaps(
-        (UNIFIED,),
-        "2026-07-28",
-        {
-            "resources-read-text": MAPPED_URIS,
-            "resources-read-binary": MAPPED_URIS,
-            "resources-templates-read": MAPPED_URIS,
-        },
-    ),
 }
 # era -> scenarios the gateway passes although the reference fails them directly. Each must pass.
 GATEWAY_ADDS: dict[str, set[str]] = {"2025-11-25": set(), "2026-07-28": set()}
