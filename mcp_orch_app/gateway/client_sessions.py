@@ -62,12 +62,9 @@ def looks_like_session_secret(value: str) -> bool:
     return _SESSION_SECRET.fullmatch(value) is not None
 
 
-_LOG_SEVERITY = {
-    level: rank
-    for rank, level in enumerate(
-        ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-    )
-}
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+"""The MCP log levels (RFC 5424 severities), lowest first."""
+_LOG_SEVERITY = {level: rank for rank, level in enumerate(LOG_LEVELS)}
 
 
 def _known_product(hint: str | None) -> str | None:

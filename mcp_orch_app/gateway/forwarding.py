@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_types import SERVER_INFO_META_KEY
+from mcp_types import LOG_LEVEL_META_KEY, SERVER_INFO_META_KEY
 from mcp_types.version import (
     HANDSHAKE_PROTOCOL_VERSIONS,
     LATEST_HANDSHAKE_VERSION,
@@ -275,6 +275,7 @@ async def forward_request(
                 relay.records = inputs
             if upstream.era is Era.MODERN:
                 params = with_client_capabilities(params, session.client_capabilities)
+                params = _with_log_level(params, session)
 
         def send(extra: dict[str, Any] | None = None) -> Awaitable[dict[str, Any]]:
             sent = {**(params or {}), **extra} if extra else params
@@ -298,6 +299,23 @@ async def forward_request(
         return label_input_requests(result, named) if named is not None else result
     finally:
         session.in_flight.pop(call_key[1], None)
+
+
+LOWEST_LOG_LEVEL = "debug"
+
+
+def _with_log_level(params: Any, session: LiveSession) -> Any:
+    """A handshake-era client's request as a 2026-07-28 upstream must see it to log as a
+    handshake server would: that era sends log messages only for requests whose `_meta` names
+    a level (that level and above), where a handshake server sends every level until the client
+    sets one with `logging/setLevel`. So the request carries the level the session set, or the
+    lowest; `LiveSession.offer` filters what is fanned out by each session's own level."""
+    if params is not None and not isinstance(params, dict):
+        return params  # `respond` refuses it
+    meta = (params or {}).get("_meta")
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    meta[LOG_LEVEL_META_KEY] = session.log_level or LOWEST_LOG_LEVEL
+    return {**(params or {}), "_meta": meta}
 
 
 def _hashable(value: Any) -> Any:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mcp_orch_app.gateway.client_sessions import LiveSession
+from mcp_orch_app.gateway.client_sessions import LOG_LEVELS, LiveSession
 from mcp_orch_app.gateway.forwarding import (
     ProgressSink,
     call_tool,
@@ -99,8 +99,9 @@ class Route(Protocol):
         """The result of tools/list, prompts/list, resources/list or resources/templates/list."""
         ...
 
-    def resource(self, uri: Any) -> Owner:
-        """The server of a resource URI (ValueError: none)."""
+    async def resource(self, call: Call, uri: Any) -> Owner:
+        """The server of a resource URI (ValueError: none). Empty params: the server knows
+        the URI as the client named it, and the URIs of the answer stay the server's own."""
         ...
 
     async def prompt(self, call: Call, name: Any) -> Owner:
@@ -155,7 +156,7 @@ class ServerRoute:
             ]
         return answer
 
-    def resource(self, uri: Any) -> Owner:
+    async def resource(self, call: Call, uri: Any) -> Owner:
         return self.access, {}
 
     async def prompt(self, call: Call, name: Any) -> Owner:
@@ -238,8 +239,8 @@ async def _set_log_level(call: Call) -> dict[str, Any]:
     """The upstream is shared by every client of the server: the level is kept on the session
     and filters the log messages fanned out to it."""
     level = call.params.get("level")
-    if not isinstance(level, str):
-        raise ValueError("logging/setLevel needs a level")
+    if level not in LOG_LEVELS:
+        raise ValueError(f"logging/setLevel needs a level, one of {', '.join(LOG_LEVELS)}")
     call.session.log_level = level
     return {}
 
@@ -253,16 +254,20 @@ async def _list(call: Call) -> dict[str, Any]:
 
 
 async def _read(call: Call) -> dict[str, Any]:
-    server, params = call.route.resource(call.params.get("uri"))
+    server, params = await call.route.resource(call, call.params.get("uri"))
     answer = await call.forward(server, **params)
-    if isinstance(answer.get("contents"), list):
+    # The contents name the URIs the client asked with: renamed only when its URI was.
+    if params and isinstance(answer.get("contents"), list):
         answer["contents"] = [call.route.content(server, item) for item in answer["contents"]]
     return answer
 
 
 async def _subscribe(call: Call) -> dict[str, Any]:
     named = call.params.get("uri")
-    server, params = call.route.resource(named)
+    server, params = await call.route.resource(call, named)
+    if not params and isinstance(named, str):
+        # Kept under the URI the server's updates are shown to the session with.
+        named = call.route.content(server, {"uri": named})["uri"]
     change = subscribe_resource if call.method == "resources/subscribe" else unsubscribe_resource
     message = with_params(call.message, **params) if params else call.message
     return await change(call.gateway, server, call.session, message, named)

@@ -111,6 +111,37 @@ def split_unified_uri(uri: str) -> tuple[str, str] | None:
     return server, original
 
 
+URI_TEMPLATE_LIMIT = 2048
+"""The longest URI template (and URI) matched against each other; longer ones match nothing."""
+
+_EXPRESSION = re.compile(r"\{[^{}]*\}")
+
+
+def matches_uri_template(template: Any, uri: str) -> bool:
+    """Whether ``uri`` could be an expansion of the RFC 6570 ``template`` (a server's resource
+    template): its literal parts appear in order, the first at the start and the last at the
+    end, each expression standing for any run of characters. Loose on purpose (it only picks
+    which server a URI belongs to) and linear in the lengths (a server's template is hostile
+    input: no backtracking pattern is made of it)."""
+    if not isinstance(template, str) or len(template) > URI_TEMPLATE_LIMIT:
+        return False
+    if len(uri) > URI_TEMPLATE_LIMIT:
+        return False
+    literals = _EXPRESSION.split(template)
+    if len(literals) == 1:
+        return template == uri
+    first, *middle, last = literals
+    if len(first) + len(last) > len(uri) or not uri.startswith(first) or not uri.endswith(last):
+        return False
+    at, stop = len(first), len(uri) - len(last)
+    for literal in middle:
+        found = uri.find(literal, at, stop)
+        if found < 0:
+            return False
+        at = found + len(literal)
+    return True
+
+
 def with_unified_uris(items: Any, server: str) -> Any:
     """A list of content items (a tool result's content, a resource read's contents) with
     their resource URIs made unified (see `unified_content`)."""

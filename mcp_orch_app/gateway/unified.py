@@ -18,7 +18,13 @@ project behind one MCP endpoint (PRODUCT.md, "MCP endpoints"; names: gateway/nam
   error, logged (INVALID_PARAMETERS).
 - `resources/read`, `resources/subscribe` / `unsubscribe`, `prompts/get` and
   `completion/complete` go to the server their URI, name or ref names; resource URIs in the
-  answers are made unified.
+  answers are made unified. Lists always show unified resource URIs; with bare names a server's
+  own URI is accepted too when exactly one enabled server can own it (the project's only
+  server, else the one whose resources/list has it or whose resource templates match it,
+  asked at once; `_bare_resource_owner`), and a read's `contents[].uri` then stay the server's
+  own, the URI the client asked for (a subscription is kept under the unified URI its updates
+  carry). A URI more than one server can own is an invalid-params error naming the unified
+  URIs to choose from.
 - `ping` and `logging/setLevel` are answered locally; progress and cancellation follow each
   call to its server (the session remembers which server runs which request).
 
@@ -52,6 +58,7 @@ from mcp_orch_app.gateway.namespace import (
     ToolNames,
     assign_names,
     bare_holders,
+    matches_uri_template,
     may_be_bare,
     may_name_tool_of,
     split_prefixed_name,
@@ -169,9 +176,9 @@ class UnifiedRoute:
     async def list(self, call: Call) -> dict[str, Any]:
         return await _list(call)
 
-    def resource(self, uri: Any) -> tuple[ServerAccess, dict[str, Any]]:
-        server, own = _resource_of(self.access, uri)
-        return server, {"uri": own}
+    async def resource(self, call: Call, uri: Any) -> tuple[ServerAccess, dict[str, Any]]:
+        server, own = await _resource_of(call, uri)
+        return server, {"uri": own} if own != uri else {}
 
     async def prompt(self, call: Call, name: Any) -> tuple[ServerAccess, dict[str, Any]]:
         server, own = await _prompt_of(call, name)
@@ -183,7 +190,7 @@ class UnifiedRoute:
             server, name = await _prompt_of(call, ref.get("name"))
             return server, {"ref": {**ref, "name": name}}
         if kind == "ref/resource":
-            server, uri = _resource_of(self.access, ref.get("uri"))
+            server, uri = await _resource_of(call, ref.get("uri"))
             return server, {"ref": {**ref, "uri": uri}}
         raise ValueError("completion/complete needs a ref of type ref/prompt or ref/resource")
 
@@ -363,14 +370,53 @@ async def _holders(gateway: Gateway, kind: str, access: UnifiedAccess, name: str
     return bare_holders(kind, name, _last_lists(gateway, kind, access), servers)
 
 
-def _resource_of(access: UnifiedAccess, uri: Any) -> tuple[ServerAccess, str]:
-    """The server of a unified resource URI (or template) and the URI it knows."""
-    return _owner(
-        access,
-        uri,
-        split_unified_uri,
+async def _resource_of(call: Call, uri: Any) -> tuple[ServerAccess, str]:
+    """The server of a unified resource URI (or template) and the URI it knows; with bare
+    names, also of a server's own URI that exactly one server can own (`_bare_resource_owner`)."""
+    access = _unified(call)
+    unknown = (
         f"Unknown resource {uri!r}: resource URIs here are "
-        f"{RESOURCE_SCHEME}:<server>/<the server's URI>; resources/list shows them",
+        f"{RESOURCE_SCHEME}:<server>/<the server's URI>; resources/list shows them"
+    )
+    parts = split_unified_uri(uri) if isinstance(uri, str) else None
+    if parts is not None and access.server(parts[0]) is not None:
+        return _owner(access, uri, split_unified_uri, unknown)
+    if access.naming is not UnifiedNaming.BARE or not isinstance(uri, str) or not uri:
+        raise ValueError(unknown)
+    return await _bare_resource_owner(call, uri, unknown), uri
+
+
+async def _bare_resource_owner(call: Call, uri: str, unknown: str) -> ServerAccess:
+    """The one server that can own a URI named as the server names it: the project's only
+    server, else the one whose resources/list has it or whose templates match it. None or more
+    than one: ValueError naming the unified forms."""
+    access = _unified(call)
+    if len(access.servers) == 1:
+        return access.servers[0]
+
+    async def owns(server: ServerAccess, upstream: Upstream) -> bool:
+        if "resources" not in upstream.capabilities:
+            return False
+        timeout = server.config.timeout_seconds
+        listed = await list_every_page(upstream, "resources/list", "resources", timeout)
+        if any(item.get("uri") == uri for item in listed):
+            return True
+        method = "resources/templates/list"
+        templates = await list_every_page(upstream, method, "resourceTemplates", timeout)
+        return any(matches_uri_template(item.get("uriTemplate"), uri) for item in templates)
+
+    owners = [
+        server
+        for server, _up, owned in await _on_servers(call.gateway, access.servers, owns)
+        if owned
+    ]
+    if len(owners) == 1:
+        return owners[0]
+    if not owners:
+        raise ValueError(unknown)
+    choices = " or ".join(unified_uri(server.server_name, uri) for server in owners)
+    raise ValueError(
+        f"The resource URI {uri!r} is offered by more than one server: name it {choices}"
     )
 
 

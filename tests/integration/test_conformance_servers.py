@@ -61,17 +61,9 @@ SUBSCRIBE = (
     "issue 10 item 4 (helper E): resources/subscribe is -32601 from a 2026-07-28 upstream; "
     "the gateway does not translate it to subscriptions/listen"
 )
-LOGGING = (
-    "issue 10 item 3: a handshake client that sent no logging/setLevel gets no logLevel "
-    "stamped on its requests to a 2026-07-28 upstream, so the upstream sends no log messages"
-)
 PARAM_HEADERS = (
     "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
     "against the arguments (400/-32020) nor passes them on for the upstream to check"
-)
-MAPPED_URIS = (
-    "issue 10 item 5: the unified endpoint keeps mapped resource URIs; the suite reads, "
-    "subscribes to and completes the server's own URIs (test://static-text, ...)"
 )
 
 
@@ -91,29 +83,9 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
             "elicitation-sep1034-defaults": SERVER_TO_CLIENT,
             "elicitation-sep1330-enums": SERVER_TO_CLIENT,
             "resources-subscribe": SUBSCRIBE,
-            "tools-call-with-logging": LOGGING,
         },
     ),
     **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
-    **_gaps(
-        (UNIFIED,),
-        "2025-11-25",
-        {
-            "resources-read-text": MAPPED_URIS,
-            "resources-read-binary": MAPPED_URIS,
-            "resources-templates-read": MAPPED_URIS,
-            "resources-unsubscribe": MAPPED_URIS,
-        },
-    ),
-    **_gaps(
-        (UNIFIED,),
-        "2026-07-28",
-        {
-            "resources-read-text": MAPPED_URIS,
-            "resources-read-binary": MAPPED_URIS,
-            "resources-templates-read": MAPPED_URIS,
-        },
-    ),
 }
 # era -> scenarios the gateway passes although the reference fails them directly. Each must pass.
 GATEWAY_ADDS: dict[str, set[str]] = {"2025-11-25": set(), "2026-07-28": set()}

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp import Client, ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp import Client, ClientSession, MCPError, StdioServerParameters, stdio_client, types
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import update
@@ -620,6 +620,46 @@ async def test_server_log_messages_reach_the_client_stream(live, setup, engine, 
         "alert",
         "emergency",
     )
+
+
+@pytest.mark.filterwarnings("ignore:The logging capability is deprecated")
+async def test_a_handshake_client_gets_a_modern_servers_logs_at_the_level_it_set(live, setup):
+    # The fixture upstream speaks 2026-07-28, which logs only for requests naming a level in
+    # their `_meta`. A handshake client that never sent logging/setLevel gets every level, as
+    # from a handshake server; one that set a level gets that level and above only.
+    url = live.url(setup.project_id, "fixture")
+    everything: list[Any] = []
+    warnings_only: list[Any] = []
+
+    async def keep_everything(params: Any) -> None:
+        everything.append(params)
+
+    async def keep_warnings(params: Any) -> None:
+        warnings_only.append(params)
+
+    async with (
+        handshake_session(url, setup.key, logging_callback=keep_everything) as unset,
+        handshake_session(url, setup.key, logging_callback=keep_warnings) as picky,
+    ):
+        await picky.set_logging_level("warning")
+        await asyncio.sleep(0.2)  # the clients open their GET streams in the background
+        assert (await unset.call_tool("log", {"message": "from unset"})).is_error is False
+        assert (await picky.call_tool("log", {"message": "from picky"})).is_error is False
+        deadline = time.monotonic() + 10
+        while not everything and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # anything else on its way
+        # The picky call asked the server for warnings and above, so its info message was
+        # never sent (as a direct server would not send it); the unset session's info message,
+        # fanned out to every session of the server, is below what the picky session wants.
+        assert [(item.level, item.data) for item in everything] == [("info", "from unset")]
+        assert warnings_only == []
+        # A level that is none of the spec's would make every later request fail upstream.
+        loud = types.SetLevelRequest(
+            params=types.SetLevelRequestParams.model_construct(level="loud")
+        )
+        with pytest.raises(MCPError, match="needs a level"):
+            await picky.send_request(loud, types.EmptyResult)
 
 
 async def test_a_modern_servers_tool_list_change_reaches_a_handshake_client(live, setup):

@@ -10,6 +10,7 @@ End to end with real SDK clients (handshake over streamable HTTP and SSE, `mcp.C
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from mcp_orch_app.gateway.namespace import (
     SessionNames,
     assign_names,
     bare_holders,
+    matches_uri_template,
     unified_tool_name,
 )
 from mcp_orch_app.migrations import alembic_config, head_revision, upgrade_to_head
@@ -49,8 +51,9 @@ from tests.integration.test_unified_endpoint import (
 from tests.live_app import LiveApp, running_app
 from tests.ui_events import error_toasts, run_event, state_for
 
-MEDIA = {"FIXTURE_MEDIA_TOOLS": "1"}
-"""alpha's extra tools, `picture` and `sound`: the names only alpha offers."""
+MEDIA = {"FIXTURE_MEDIA_TOOLS": "1", "FIXTURE_OWN_RESOURCES": "1"}
+"""alpha's extra tools, `picture` and `sound`, and resources, `fixture://own-note` and the
+template `fixture://own/{key}`: the names and URIs only alpha offers."""
 
 
 @pytest.fixture
@@ -359,6 +362,75 @@ async def test_a_bare_name_called_before_any_listing_resolves_and_sticks(
             assert "echo" in await tool_names(session)
         await flushed(other)
     assert project.calls_to("alpha") == ["echo", "echo"]
+
+
+# --- resources: the servers' own URIs, with bare names ------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["handshake", "auto"])
+async def test_one_server_bare_resource_uris_read_as_directly(
+    live, engine, make_person, tmp_path, mode
+):
+    project = make_project(engine, make_person("owner"), tmp_path, ("beta",))
+    async with connect(live, project, mode) as client:
+        # Lists keep the unified URIs; the server's own URI is read too, and answered with it.
+        listed = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert listed == {"mcp-orch:beta/fixture://greeting"}
+        read = await client.read_resource("fixture://greeting")
+        assert [(str(c.uri), c.text) for c in read.contents] == [
+            ("fixture://greeting", "hello from the fixture")
+        ]
+        item = await client.read_resource("fixture://items/7")
+        assert [(str(c.uri), c.text) for c in item.contents] == [("fixture://items/7", "item 7")]
+        mapped = await client.read_resource("mcp-orch:beta/fixture://items/8")
+        assert str(mapped.contents[0].uri) == "mcp-orch:beta/fixture://items/8"
+
+
+async def test_two_servers_bare_resource_uris_go_to_the_one_that_offers_them(
+    live, engine, make_person, tmp_path
+):
+    project = make_project(engine, make_person("owner"), tmp_path, ("alpha", "beta"))
+    async with connect(live, project, "handshake") as session:
+        note = await session.read_resource("fixture://own-note")
+        assert [(str(c.uri), c.text) for c in note.contents] == [
+            ("fixture://own-note", "a note of my own")
+        ]
+        owned = await session.read_resource("fixture://own/k1")  # alpha's template only
+        assert [(str(c.uri), c.text) for c in owned.contents] == [("fixture://own/k1", "own k1")]
+        # Both servers offer these: the error names the unified URIs to choose from.
+        for uri in ("fixture://greeting", "fixture://items/3"):
+            ambiguous = await refused(session.read_resource(uri))
+            assert "more than one server" in ambiguous
+            assert f"mcp-orch:alpha/{uri} or mcp-orch:beta/{uri}" in ambiguous
+        assert "Unknown resource" in await refused(session.read_resource("fixture://nobody"))
+        assert "Unknown resource" in await refused(session.read_resource("mcp-orch:gamma/x://y"))
+        read = await session.read_resource("mcp-orch:beta/fixture://greeting")
+        assert str(read.contents[0].uri) == "mcp-orch:beta/fixture://greeting"
+
+
+async def test_prefixed_naming_accepts_unified_resource_uris_only(
+    live, engine, make_person, tmp_path
+):
+    project = make_project(engine, make_person("owner"), tmp_path, ("alpha",), naming=None)
+    async with connect(live, project, "handshake") as session:
+        assert "Unknown resource" in await refused(session.read_resource("fixture://greeting"))
+        read = await session.read_resource("mcp-orch:alpha/fixture://greeting")
+        assert read.contents[0].text == "hello from the fixture"
+
+
+def test_uri_templates_match_by_their_literal_parts_in_linear_time():
+    assert matches_uri_template("test://template/{id}/data", "test://template/12/data")
+    assert matches_uri_template("x://a{?q,r}", "x://a?q=1&r=2")
+    assert matches_uri_template("fixture://greeting", "fixture://greeting")
+    assert not matches_uri_template("fixture://greeting", "fixture://greetings")
+    assert not matches_uri_template("ab{x}ba", "aba")  # the literals may not overlap
+    assert not matches_uri_template("x://{a}/tail", "y://1/tail")
+    assert not matches_uri_template(None, "x://")
+    assert not matches_uri_template("x://" + "a" * 3000 + "{v}", "x://" + "a" * 3000)
+    hostile = "{a}" + "a{b}" * 500 + "x"  # a backtracking pattern would never finish
+    started = time.monotonic()
+    assert not matches_uri_template(hostile, "a" * 2000)
+    assert time.monotonic() - started < 0.5
 
 
 # --- the setting: REST, UI, migration -----------------------------------------------------------
