@@ -57,10 +57,6 @@ SERVER_TO_CLIENT = (
     "issue 10 item 2 (helper C): the upstream is reached in the 2026-07-28 era, which has no "
     "server-to-client requests, so a handshake client is never asked (sampling/elicitation)"
 )
-SUBSCRIBE = (
-    "issue 10 item 4 (helper E): resources/subscribe is -32601 from a 2026-07-28 upstream; "
-    "the gateway does not translate it to subscriptions/listen"
-)
 PARAM_HEADERS = (
     "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
     "against the arguments (400/-32020) nor passes them on for the upstream to check"
@@ -82,7 +78,6 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
             "tools-call-elicitation": SERVER_TO_CLIENT,
             "elicitation-sep1034-defaults": SERVER_TO_CLIENT,
             "elicitation-sep1330-enums": SERVER_TO_CLIENT,
-            "resources-subscribe": SUBSCRIBE,
         },
     ),
     **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
