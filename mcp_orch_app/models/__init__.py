@@ -18,6 +18,12 @@ from mcp_orch_app.models.logs import Activity, ClientSession, ServerLog, ToolCal
 from mcp_orch_app.models.projects import Project, ProjectMember, ProjectTeam
 from mcp_orch_app.models.servers import McpServer, McpTool, ToolPreference
 from mcp_orch_app.models.teams import Team, TeamMember
+from mcp_orch_app.models.upstream_oauth import (
+    OAuthConnectionStatus,
+    OAuthMode,
+    UpstreamOAuthConfig,
+    UpstreamOAuthConnection,
+)
 from mcp_orch_app.models.users import LoginSession, LoginThrottle, SystemSettings, User
 from mcp_orch_app.models.worker import WorkerConfig, WorkerRun
 
@@ -33,6 +39,8 @@ __all__ = [
     "LoginThrottle",
     "McpServer",
     "McpTool",
+    "OAuthConnectionStatus",
+    "OAuthMode",
     "Project",
     "ProjectMember",
     "ProjectTeam",
@@ -47,6 +55,8 @@ __all__ = [
     "ToolCallStatus",
     "ToolPreference",
     "Transport",
+    "UpstreamOAuthConfig",
+    "UpstreamOAuthConnection",
     "User",
     "WorkerConfig",
     "WorkerRun",
