@@ -20,6 +20,7 @@ from mcp_orch_app.api import (
     servers,
     teams,
     tools,
+    upstream_oauth,
     workers,
 )
 from mcp_orch_app.api.body_limits import BodyLimitMiddleware
@@ -52,6 +53,7 @@ def create_api() -> FastAPI:
         admin,
         workers,
         dashboard,
+        upstream_oauth,
     ):
         api.include_router(module.router)
     install_mcp_endpoints(api)

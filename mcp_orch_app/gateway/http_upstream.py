@@ -50,6 +50,7 @@ from mcp.shared.inbound import (
 from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
 
 from mcp_orch_app.config import describe_size, get_settings
+from mcp_orch_app.gateway import upstream_oauth
 from mcp_orch_app.gateway.multiplexed_upstream import METHOD_NOT_FOUND, MultiplexedUpstream
 from mcp_orch_app.gateway.upstream import (
     CLIENT_INFO,
@@ -251,6 +252,8 @@ class HttpUpstream(MultiplexedUpstream):
                 limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=32)
             ),
             follow_redirects=False,
+            # OAuth servers: the token of the connection in use (gateway/upstream_oauth.py).
+            auth=await upstream_oauth.auth_for(self.config.server_id),
         )
         try:
             await self._connect()
