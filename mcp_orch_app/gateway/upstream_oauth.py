@@ -73,7 +73,30 @@ HTTP_TIMEOUT = 15.0
 calling_user: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar(
     "mcp_orch_calling_user", default=None
 )
-"""The mcp-orch user a call is made for (per-user OAuth servers pick their connection by it)."""
+"""The mcp-orch user a call is made for (per-user OAuth servers pick their connection by it);
+`ANONYMOUS` for a call without one (anonymous access, health checks)."""
+
+ANONYMOUS = uuid.UUID(int=0)
+
+KEY_USER_TTL = 60.0
+_key_users: dict[uuid.UUID, tuple[float, uuid.UUID]] = {}
+
+
+async def bind_caller(api_key_id: uuid.UUID | None) -> None:
+    """Name the caller of the calls this task makes next, unless a person was named already:
+    the user who created the API key the call came with."""
+    if calling_user.get() is not None:
+        return
+    if api_key_id is None:
+        calling_user.set(ANONYMOUS)
+        return
+    cached = _key_users.get(api_key_id)
+    if cached is None or cached[0] <= time.monotonic():
+        user = await run_db(store.user_of_api_key, api_key_id) or ANONYMOUS
+        if len(_key_users) > 10_000:
+            _key_users.clear()
+        cached = _key_users[api_key_id] = (time.monotonic() + KEY_USER_TTL, user)
+    calling_user.set(cached[1])
 
 
 class OAuthNeedsReconnect(UpstreamUnavailable):

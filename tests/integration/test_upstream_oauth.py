@@ -313,3 +313,45 @@ async def test_refusals_state_mismatch_replay_other_server_and_reporter(world, e
     ):
         response = await world.request(world.owner, "PUT", "/oauth", json=body)
         assert response.status_code == 422 and words in response.text, (body, response.text)
+
+
+async def test_per_user_mode_each_user_calls_as_their_own_upstream_identity(world, make_person):
+    await world.configure(auth="oauth", mode="per_user")
+    dana = make_person("Dana")
+    with db.session_scope(world.engine) as s:
+        projects.add_member(s, world.owner.actor, world.project_id, dana.email, Role.DEVELOPER)
+    # Per-user servers have no shared connection to make.
+    shared = await world.request(world.owner, "POST", "/oauth/connect?which=shared")
+    assert shared.status_code == 422 and "per user" in shared.text
+
+    assert (await world.connect(world.owner, "alice", "mine")).status_code == 200
+    assert (await world.connect(world.developer, "bob", "mine")).status_code == 200
+    # A reporter connects their own account too (but cannot call tools over REST).
+    assert (await world.connect(world.reporter, "rita", "mine")).status_code == 200
+
+    assert text_of(ok(await world.call_rest(world.owner, "whoami", {}))) == "alice"
+    assert text_of(ok(await world.call_rest(world.developer, "whoami", {}))) == "bob"
+    assert text_of(ok(await world.call_rest(world.owner, "whoami", {}))) == "alice"
+    # An API key's calls use the connection of the person who created it (the owner here).
+    key = world.key_for(world.owner)
+    async with auto_client(world.live.url(world.project_id, "remote"), key) as client:
+        result = await client.call_tool("whoami", {})
+        assert result.content[0].text == "alice"
+
+    # Each sees only their own connection.
+    mine = ok(await world.request(world.developer, "GET", "/oauth"))
+    assert mine["shared"] is None and mine["mine"]["connected_by"] == str(world.developer.id)
+
+    # Someone without a connection gets told where to connect.
+    refused = await world.call_rest(dana, "whoami", {})
+    assert refused.status_code == 502
+    detail = refused.json()["detail"]
+    assert "connect your account at" in detail
+    assert f"/projects/{world.project_id}/servers/{world.server_id}" in detail
+
+    # Disconnecting one's own leaves the others connected.
+    ok(await world.request(world.developer, "POST", "/oauth/disconnect?which=mine"))
+    assert "connect your account" in (await world.call_rest(world.developer, "whoami", {})).text
+    assert text_of(ok(await world.call_rest(world.owner, "whoami", {}))) == "alice"
+    owners = {row.owner_key for row in rows(world.engine, UpstreamOAuthConnection)}
+    assert owners == {str(world.owner.id), str(world.reporter.id)}
