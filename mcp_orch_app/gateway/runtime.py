@@ -278,6 +278,7 @@ class Gateway:
             self.pool.subscribe(server_id, lambda message: self._fan_out(server_id, message))
         # Per-user OAuth servers use the connection of the caller named here.
         await upstream_oauth.bind_caller(access.api_key_id)
+        await upstream_oauth.check_caller(server_id)
         return await self.pool.get(access.config)
 
     def _fan_out(self, server_id: str, message: dict[str, Any]) -> None:

@@ -99,6 +99,36 @@ async def bind_caller(api_key_id: uuid.UUID | None) -> None:
     calling_user.set(cached[1])
 
 
+CALLER_CHECK_TTL = 5.0
+_caller_checks: dict[tuple[str, uuid.UUID | None], tuple[float, OAuthTarget | None, bool]] = {}
+
+
+async def check_caller(server_id: str) -> None:
+    """Refuse at once a call to a per-user OAuth server by someone without a connection, so
+    it never starts (and backs off) the server's pooled upstream for everyone else."""
+    user = calling_user.get()
+    key = (str(server_id), user)
+    cached = _caller_checks.get(key)
+    if cached is None or cached[0] <= time.monotonic():
+        target, connected = await run_db(_caller_state, server_id, user)
+        if len(_caller_checks) > 10_000:
+            _caller_checks.clear()
+        cached = _caller_checks[key] = (time.monotonic() + CALLER_CHECK_TTL, target, connected)
+    _, target, connected = cached
+    if target is not None and target.user_id is not None and not connected:
+        raise OAuthNeedsReconnect(_not_connected(target))
+
+
+def _caller_state(db, server_id: str, user: uuid.UUID | None) -> tuple[OAuthTarget | None, bool]:
+    try:
+        target = store.target_for_call(db, server_id, user)
+    except Exception:  # not a server row (a bare config): no OAuth
+        return None, False
+    if target is None:
+        return None, False
+    return target, store.load_tokens(db, target.server_id, target.owner_key) is not None
+
+
 class OAuthNeedsReconnect(UpstreamUnavailable):
     """The upstream's OAuth connection cannot be used until a person connects again."""
 
@@ -532,6 +562,8 @@ def invalidate(server_id: uuid.UUID | str) -> None:
     """New tokens were stored: running upstreams read them on their next request."""
     for auth in _live.get(str(server_id), ()):
         auth.invalidate()
+    for key in [key for key in _caller_checks if key[0] == str(server_id)]:
+        _caller_checks.pop(key, None)
 
 
 async def auth_for(server_id: str) -> httpx.Auth | None:

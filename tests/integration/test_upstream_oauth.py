@@ -141,6 +141,10 @@ async def test_shared_connection_end_to_end_with_discovery_dcr_refresh_and_disco
     assert "needs authorization" in refused.json()["detail"]
     assert f"/projects/{world.project_id}/servers/{world.server_id}" in refused.json()["detail"]
 
+    # The health check (refresh) reports it too, in the server's status.
+    checked = ok(await world.request(world.developer, "POST", "/refresh"))
+    assert checked["status"] == "offline" and "needs authorization" in checked["last_error"]
+
     started = ok(await world.request(world.developer, "POST", "/oauth/connect?which=shared"))
     authorize = urlsplit(started["authorize_url"])
     query = parse_qs(authorize.query)
@@ -329,6 +333,14 @@ async def test_per_user_mode_each_user_calls_as_their_own_upstream_identity(worl
     # A reporter connects their own account too (but cannot call tools over REST).
     assert (await world.connect(world.reporter, "rita", "mine")).status_code == 200
 
+    # Someone without a connection calling first is told where to connect, and does not
+    # start (and back off) the server's pooled connection for the others.
+    refused = await world.call_rest(dana, "whoami", {})
+    assert refused.status_code == 502
+    detail = refused.json()["detail"]
+    assert "connect your account at" in detail
+    assert f"/projects/{world.project_id}/servers/{world.server_id}" in detail
+
     assert text_of(ok(await world.call_rest(world.owner, "whoami", {}))) == "alice"
     assert text_of(ok(await world.call_rest(world.developer, "whoami", {}))) == "bob"
     assert text_of(ok(await world.call_rest(world.owner, "whoami", {}))) == "alice"
@@ -342,12 +354,8 @@ async def test_per_user_mode_each_user_calls_as_their_own_upstream_identity(worl
     mine = ok(await world.request(world.developer, "GET", "/oauth"))
     assert mine["shared"] is None and mine["mine"]["connected_by"] == str(world.developer.id)
 
-    # Someone without a connection gets told where to connect.
     refused = await world.call_rest(dana, "whoami", {})
-    assert refused.status_code == 502
-    detail = refused.json()["detail"]
-    assert "connect your account at" in detail
-    assert f"/projects/{world.project_id}/servers/{world.server_id}" in detail
+    assert refused.status_code == 502 and "connect your account at" in refused.text
 
     # Disconnecting one's own leaves the others connected.
     ok(await world.request(world.developer, "POST", "/oauth/disconnect?which=mine"))
