@@ -31,10 +31,12 @@ from mcp_orch_app.models import (
 from mcp_orch_app.models.enums import Role
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn
+from mcp_orch_app.ui.states.server_oauth import ServerOAuthState
 from tests.fixtures.oauth_upstream import OAuthUpstream
 from tests.helpers import ok
 from tests.integration.test_gateway_endpoints import auto_client
 from tests.live_app import LiveApp, running_app
+from tests.ui_events import error_toasts, redirects, run_event, state_for
 
 
 @pytest.fixture
@@ -363,3 +365,33 @@ async def test_per_user_mode_each_user_calls_as_their_own_upstream_identity(worl
     assert text_of(ok(await world.call_rest(world.owner, "whoami", {}))) == "alice"
     owners = {row.owner_key for row in rows(world.engine, UpstreamOAuthConnection)}
     assert owners == {str(world.owner.id), str(world.reporter.id)}
+
+
+async def test_server_page_connect_and_disconnect_buttons(world):
+    """The page's handlers, run as a browser's events would run them."""
+    await world.configure(auth="oauth")
+    path = f"/projects/{world.project_id}/servers/{world.server_id}"
+    page = state_for(ServerOAuthState, path, world.developer.token)
+    await run_event(ServerOAuthState.load, page)
+    assert (page.auth, page.which, page.connection.label) == ("oauth", "shared", "Not connected")
+
+    events = await run_event(ServerOAuthState.connect, page, "shared")
+    (authorize_url,) = redirects(events)
+    assert authorize_url.startswith(world.upstream.as_url + "/authorize?")
+    back = await world.consent(authorize_url, "carol")
+    callback = back.headers["location"].replace("http://testserver", world.live.base_url)
+    async with httpx.AsyncClient(timeout=60) as http:
+        assert (await http.get(callback)).status_code == 200
+    await run_event(ServerOAuthState.load, page)
+    assert page.connection.label == "Connected" and page.connection.scopes
+    assert text_of(ok(await world.call_rest(world.developer, "whoami", {}))) == "carol"
+
+    # A reporter's forged click is refused by the service.
+    reporter_page = state_for(ServerOAuthState, path, world.reporter.token)
+    refused = await run_event(ServerOAuthState.disconnect, reporter_page, "shared")
+    assert any("owner or developer" in toast for toast in error_toasts(refused))
+    assert len(rows(world.engine, UpstreamOAuthConnection)) == 1
+
+    await run_event(ServerOAuthState.disconnect, page, "shared")
+    assert page.connection.label == "Not connected"
+    assert rows(world.engine, UpstreamOAuthConnection) == []
