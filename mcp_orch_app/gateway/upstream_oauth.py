@@ -52,7 +52,12 @@ from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.upstream import CLIENT_INFO, UpstreamUnavailable
-from mcp_orch_app.security.destinations import LOOP_HEADER, GuardedTransport, loop_token
+from mcp_orch_app.security.destinations import (
+    LOOP_HEADER,
+    GuardedTransport,
+    loop_token,
+    refused_destination,
+)
 from mcp_orch_app.services import upstream_oauth as store
 from mcp_orch_app.services.errors import InvalidInput
 from mcp_orch_app.services.upstream_oauth import OAuthTarget
@@ -336,6 +341,19 @@ async def begin_connect(target: OAuthTarget, actor_id: uuid.UUID, redirect_uri: 
 
 
 def _describe(exc: BaseException | None) -> str:
+    """What a person is told about a failed flow: the policy refusal named as such, network
+    failures alike (no port probing through this), the SDK's OAuth errors bounded."""
+    refused = refused_destination(exc) if exc is not None else None
+    if refused is not None:
+        logger.warning("OAuth flow: connection refused by the destination policy: %s", refused)
+        return (
+            "mcp-orch may not connect there: the destination policy refuses it "
+            "(MCP_ORCH_UPSTREAM_ALLOW / MCP_ORCH_UPSTREAM_DENY; the server log of mcp-orch "
+            "says why)"
+        )
+    if isinstance(exc, httpx.HTTPError):
+        logger.info("OAuth flow: %s: %s", type(exc).__name__, exc)
+        return "the server or its authorization server could not be reached"
     text = str(exc) or type(exc).__name__
     return text[:300]
 

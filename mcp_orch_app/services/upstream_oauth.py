@@ -116,10 +116,14 @@ def _clean_credential(raw: Any, what: str, limit: int) -> str | None:
     return raw
 
 
-def _summary(connection: UpstreamOAuthConnection | None) -> dict[str, Any] | None:
+def _summary(db: Session, connection: UpstreamOAuthConnection | None) -> dict[str, Any] | None:
     if connection is None:
         return None
+    from mcp_orch_app.models import User
+
+    person = db.get(User, connection.connected_by) if connection.connected_by else None
     return {
+        "connected_by_name": (person.name or person.email) if person is not None else None,
         "status": connection.status.value,
         "subject": connection.subject,
         "scopes": connection.scopes,
@@ -145,8 +149,8 @@ def get_oauth(db: Session, actor: Actor, project_id: str, server_id: str) -> dic
         "client_id": config.client_id,
         "client_secret": mask_secret(secret) if secret else None,
         "registered": bool(config.client_info and config.client_info.get("client")),
-        "shared": _summary(_connection(db, server.id, SHARED)),
-        "mine": _summary(_connection(db, server.id, str(actor.user_id))),
+        "shared": _summary(db, _connection(db, server.id, SHARED)),
+        "mine": _summary(db, _connection(db, server.id, str(actor.user_id))),
     }
 
 

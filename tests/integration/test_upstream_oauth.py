@@ -384,6 +384,7 @@ async def test_server_page_connect_and_disconnect_buttons(world):
         assert (await http.get(callback)).status_code == 200
     await run_event(ServerOAuthState.load, page)
     assert page.connection.label == "Connected" and page.connection.scopes
+    assert page.connection.connected_by == "Dimitri"
     assert text_of(ok(await world.call_rest(world.developer, "whoami", {}))) == "carol"
 
     # A reporter's forged click is refused by the service.
@@ -394,4 +395,24 @@ async def test_server_page_connect_and_disconnect_buttons(world):
 
     await run_event(ServerOAuthState.disconnect, page, "shared")
     assert page.connection.label == "Not connected"
+    assert rows(world.engine, UpstreamOAuthConnection) == []
+
+
+async def test_the_destination_policy_applies_to_the_authorization_server(world, monkeypatch):
+    """Discovery reaches the authorization server only where mcp-orch may connect: with its
+    host name denied, connecting fails with a clear error and nothing is registered there."""
+    from mcp_orch_app import config
+
+    await world.configure(auth="oauth")
+    monkeypatch.setenv("MCP_ORCH_UPSTREAM_DENY", "localhost")
+    config.reset_settings_cache()
+    try:
+        response = await world.request(world.owner, "POST", "/oauth/connect?which=shared")
+    finally:
+        monkeypatch.delenv("MCP_ORCH_UPSTREAM_DENY")
+        config.reset_settings_cache()
+    assert response.status_code == 422, response.text
+    assert "Could not start the OAuth flow" in response.text, response.text
+    assert "destination policy" in response.text, response.text
+    assert world.upstream.provider.clients == {}  # no registration reached it
     assert rows(world.engine, UpstreamOAuthConnection) == []

@@ -29,6 +29,7 @@ class OAuthConnectionRow:
     status: str = ""
     label: str = "Not connected"
     subject: str = ""
+    connected_by: str = ""
     scopes: str = ""
     expires_at: str = ""
     last_error: str = ""
@@ -42,6 +43,7 @@ class OAuthConnectionRow:
             status=summary["status"],
             label=STATUS_LABELS.get(summary["status"], summary["status"]),
             subject=summary.get("subject") or "",
+            connected_by=summary.get("connected_by_name") or "",
             scopes=summary.get("scopes") or "",
             expires_at=summary.get("expires_at") or "",
             last_error=summary.get("last_error") or "",

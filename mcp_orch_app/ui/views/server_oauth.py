@@ -33,7 +33,11 @@ def oauth_panel() -> rx.Component:
                     rx.cond(
                         connection.present,
                         rx.vstack(
-                            _fact("Connected as", rx.text(connection.subject, size="2")),
+                            rx.cond(
+                                connection.subject != "",
+                                _fact("Connected as", rx.text(connection.subject, size="2")),
+                            ),
+                            _fact("Connected by", rx.text(connection.connected_by, size="2")),
                             _fact("Scopes", rx.code(connection.scopes)),
                             _fact("Expires", rx.text(connection.expires_at, size="2")),
                             rx.cond(
