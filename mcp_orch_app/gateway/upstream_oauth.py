@@ -52,6 +52,7 @@ from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway.upstream import CLIENT_INFO, UpstreamUnavailable
+from mcp_orch_app.models.enums import Transport
 from mcp_orch_app.security.destinations import (
     LOOP_HEADER,
     GuardedTransport,
@@ -300,16 +301,22 @@ async def begin_connect(target: OAuthTarget, actor_id: uuid.UUID, redirect_uri: 
 
     async def run() -> None:
         async with _client(provider) as client:
-            response = await client.post(
-                target.url,
-                content=_probe_body(),
-                headers={
-                    "content-type": "application/json",
-                    "accept": "application/json, text/event-stream",
-                },
-            )
-            if response.status_code == 401:
-                raise InvalidInput("The server refused the new token (HTTP 401).")
+            if target.transport is Transport.SSE:
+                # The SSE endpoint is a GET stream: its headers are all the probe needs.
+                probe = client.stream("GET", target.url, headers={"accept": "text/event-stream"})
+            else:
+                probe = client.stream(
+                    "POST",
+                    target.url,
+                    content=_probe_body(),
+                    headers={
+                        "content-type": "application/json",
+                        "accept": "application/json, text/event-stream",
+                    },
+                )
+            async with probe as response:
+                if response.status_code == 401:
+                    raise InvalidInput("The server refused the new token (HTTP 401).")
         await _save_discovery(target, provider)
         invalidate(target.server_id)
 

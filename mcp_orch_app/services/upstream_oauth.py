@@ -61,6 +61,7 @@ class OAuthTarget:
     user_id: uuid.UUID | None
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    transport: Transport = Transport.STREAMABLE_HTTP
 
 
 def owner_key_of(user_id: uuid.UUID | None) -> str:
@@ -263,6 +264,7 @@ def _target(
         user_id=user_id,
         client_id=config.client_id,
         client_secret=(config.client_secret or {}).get("secret"),
+        transport=Transport(server.transport),
     )
 
 

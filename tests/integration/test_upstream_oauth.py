@@ -416,3 +416,28 @@ async def test_the_destination_policy_applies_to_the_authorization_server(world,
     assert "destination policy" in response.text, response.text
     assert world.upstream.provider.clients == {}  # no registration reached it
     assert rows(world.engine, UpstreamOAuthConnection) == []
+
+
+async def test_an_sse_server_behind_oauth(live, engine, make_person):
+    up = OAuthUpstream(transport="sse").start()
+    try:
+        owner = make_person("Sam")
+        with db.session_scope(engine) as s:
+            project = projects.create_project(s, owner.actor, "sse")
+            server = servers.create_server(
+                s,
+                owner.actor,
+                project.id,
+                ServerIn(name="remote", transport="sse", url=up.mcp_url),
+            )
+        w = World(live, engine, up, project.id, server.id, owner, owner, owner)
+        await w.configure(auth="oauth")
+        assert (await w.connect(owner, "sue")).status_code == 200
+        assert text_of(ok(await w.call_rest(owner, "whoami", {}))) == "sue"
+        # Expiry on the SSE transport: its stream and posts carry the refreshed token.
+        up.provider.access.clear()
+        ok(await w.request(owner, "POST", "/restart"))
+        assert text_of(ok(await w.call_rest(owner, "echo", {"text": "ok"}))) == "ok"
+        assert up.provider.refreshes == 1
+    finally:
+        up.stop()
