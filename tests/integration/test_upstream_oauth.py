@@ -220,8 +220,16 @@ async def test_shared_connection_end_to_end_with_discovery_dcr_refresh_and_disco
     assert status["shared"]["status"] == OAuthConnectionStatus.NEEDS_RECONNECT.value
     (server,) = rows(world.engine, McpServer)
     assert server.last_error.startswith("OAuth needs reconnect")
-    listed = ok(await world.request(world.owner, "GET", ""))
-    assert listed["last_error"].startswith("OAuth needs reconnect")
+    async with httpx.AsyncClient(timeout=30) as http:
+        listed = ok(
+            await http.get(
+                f"{world.live.base_url}/api/projects/{world.project_id}/servers",
+                headers=world.owner.headers,
+            )
+        )
+    (entry,) = listed
+    assert entry["status"] == "error"
+    assert entry["last_error"].startswith("OAuth needs reconnect")
     assert any("needs reconnect" in log.message for log in rows(world.engine, ServerLog))
 
     # Reconnect, then disconnect revokes at the provider.
