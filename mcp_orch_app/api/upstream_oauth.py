@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse
 
 from mcp_orch_app.api.deps import CurrentActor
+from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway import upstream_oauth as flows
@@ -24,7 +25,11 @@ from mcp_orch_app.gateway.runtime import current_gateway
 from mcp_orch_app.services import upstream_oauth
 from mcp_orch_app.services.errors import InvalidInput
 
-router = APIRouter(prefix="/api/projects/{project_id}/servers/{server_id}/oauth", tags=["servers"])
+router = APIRouter(
+    prefix="/api/projects/{project_id}/servers/{server_id}/oauth",
+    tags=["servers"],
+    route_class=StrictJSONRoute,
+)
 
 
 def callback_url(request: Request, project_id: str, server_id: str) -> str:
