@@ -76,7 +76,17 @@ def _page(title: str, text: str, status: int) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
 
-@router.get("/callback", response_class=HTMLResponse)
+@router.get(
+    "/callback",
+    response_class=HTMLResponse,
+    responses={
+        400: {
+            "description": "The callback does not finish a flow (unknown, used or expired "
+            "state; another server; the provider refused)",
+            "content": {"text/html": {}},
+        }
+    },
+)
 async def callback(project_id: str, server_id: str, request: Request) -> HTMLResponse:
     params = {k: v[:2000] for k, v in request.query_params.items()}
     try:
