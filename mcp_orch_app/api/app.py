@@ -23,6 +23,7 @@ from mcp_orch_app.api import (
     servers,
     teams,
     tools,
+    upstream_oauth,
     workers,
 )
 from mcp_orch_app.api.body_limits import BodyLimitMiddleware
@@ -56,6 +57,7 @@ def create_api() -> FastAPI:
         admin,
         workers,
         dashboard,
+        upstream_oauth,
     ):
         api.include_router(module.router)
     api.include_router(oauth.router)

@@ -55,6 +55,7 @@ from mcp_types import HEADER_MISMATCH, PROTOCOL_VERSION_META_KEY
 
 from mcp_orch_app.config import describe_size, get_settings
 from mcp_orch_app.fast_json import dumps_bytes
+from mcp_orch_app.gateway import upstream_oauth
 from mcp_orch_app.gateway.multiplexed_upstream import (
     LISTEN_REQUEST_ID,
     METHOD_NOT_FOUND,
@@ -333,6 +334,8 @@ class HttpUpstream(MultiplexedUpstream):
                 limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=32)
             ),
             follow_redirects=False,
+            # OAuth servers: the token of the connection in use (gateway/upstream_oauth.py).
+            auth=await upstream_oauth.auth_for(self.config.server_id),
         )
         try:
             await self._connect()

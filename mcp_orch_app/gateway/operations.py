@@ -39,6 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from mcp_orch_app.db import run_db
+from mcp_orch_app.gateway import upstream_oauth
 from mcp_orch_app.gateway.forwarding import ToolCallOutcome, run_tool_call
 from mcp_orch_app.gateway.log_writer import LogWriterClosed
 from mcp_orch_app.gateway.runtime import Gateway, ServerAccess, current_gateway
@@ -230,6 +231,7 @@ async def call_tool(
     target = await run_db(server_operations.server_to_call, actor, project_id, server_id)
     running = _gateway(gateway)
     access = access_for(target)
+    upstream_oauth.calling_user.set(actor.user_id)  # per-user OAuth: this person's connection
     params: dict[str, Any] = {"name": tool_name}
     if arguments is not None:
         params["arguments"] = arguments

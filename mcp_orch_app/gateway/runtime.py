@@ -37,6 +37,7 @@ from typing import Any
 
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
+from mcp_orch_app.gateway import upstream_oauth
 from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, client_identity
 from mcp_orch_app.gateway.input_rounds import HeldCalls
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
@@ -298,6 +299,9 @@ class Gateway:
             # The pool's subscription outlives restarts of the server: once per server is all.
             self._fanned_out.add(server_id)
             self.pool.subscribe(server_id, lambda message: self._fan_out(server_id, message))
+        # Per-user OAuth servers use the connection of the caller named here.
+        await upstream_oauth.bind_caller(access.api_key_id)
+        await upstream_oauth.check_caller(server_id)
         return await self.pool.get(access.config)
 
     def _fan_out(self, server_id: str, message: dict[str, Any]) -> None:

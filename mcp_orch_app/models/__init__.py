@@ -27,6 +27,12 @@ from mcp_orch_app.models.oauth import (
 from mcp_orch_app.models.projects import Project, ProjectMember, ProjectTeam
 from mcp_orch_app.models.servers import McpServer, McpTool, ToolPreference
 from mcp_orch_app.models.teams import Team, TeamMember
+from mcp_orch_app.models.upstream_oauth import (
+    OAuthConnectionStatus,
+    OAuthMode,
+    UpstreamOAuthConfig,
+    UpstreamOAuthConnection,
+)
 from mcp_orch_app.models.users import LoginSession, LoginThrottle, SystemSettings, User
 from mcp_orch_app.models.worker import WorkerConfig, WorkerRun
 
@@ -47,7 +53,9 @@ __all__ = [
     "OAuthAuthorizationCode",
     "OAuthAuthorizationRequest",
     "OAuthClient",
+    "OAuthConnectionStatus",
     "OAuthGrant",
+    "OAuthMode",
     "Project",
     "ProjectMember",
     "ProjectTeam",
@@ -63,6 +71,8 @@ __all__ = [
     "ToolPreference",
     "Transport",
     "UnifiedNaming",
+    "UpstreamOAuthConfig",
+    "UpstreamOAuthConnection",
     "User",
     "WorkerConfig",
     "WorkerRun",

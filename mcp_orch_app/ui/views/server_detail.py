@@ -34,6 +34,7 @@ from mcp_orch_app.ui.tool_form import MediaItem, ToolField
 from mcp_orch_app.ui.views.project_frame import project_frame
 from mcp_orch_app.ui.views.server_browse import browse_tab
 from mcp_orch_app.ui.views.server_editor import CODE_FONT, server_editor_dialog
+from mcp_orch_app.ui.views.server_oauth import oauth_panel
 
 CLIENT_LABELS = {
     "cursor": "Cursor",
@@ -354,7 +355,9 @@ def _snippets_section() -> rx.Component:
 def _overview() -> rx.Component:
     return rx.vstack(
         rx.grid(
-            rx.vstack(_status_section(), _history_section(), spacing="4", min_width="0"),
+            rx.vstack(
+                _status_section(), oauth_panel(), _history_section(), spacing="4", min_width="0"
+            ),
             rx.box(_config_section(), min_width="0"),
             columns=rx.breakpoints(initial="1", lg="2"),
             spacing="4",
