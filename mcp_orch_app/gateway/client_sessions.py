@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -213,7 +213,7 @@ class LiveSession:
         params = message.get("params")
         params = params if isinstance(params, dict) else {}
         if method == RESOURCE_UPDATED:
-            if _uri_of(message) not in self.subscriptions:
+            if not covers(self.subscriptions, _uri_of(message)):
                 return
         elif method == "notifications/message" and self.log_level is not None:
             wanted = _LOG_SEVERITY.get(self.log_level, 0)
@@ -272,12 +272,29 @@ class Listener:
 
     def offer(self, method: Any, message: dict[str, Any]) -> None:
         if method in self.methods or (
-            method == RESOURCE_UPDATED and _uri_of(message) in self.resources
+            method == RESOURCE_UPDATED and covers(self.resources, _uri_of(message))
         ):
             self.queue.put_nowait(self.tag(message))
 
     def close(self) -> None:
         self.queue.put_nowait(None)
+
+
+def covers(subscribed: Mapping[str, Any], uri: str | None) -> bool:
+    """Whether an update of ``uri`` is one a holder of ``subscribed`` asked for: the URI it
+    subscribed to, or a sub-resource of one (the spec lets a server name "a sub-resource of
+    the one that the client actually subscribed to"): a URI that continues a subscribed one
+    after a path, query or fragment boundary."""
+    if uri is None:
+        return False
+    if uri in subscribed:
+        return True
+    return any(
+        len(uri) > len(parent)
+        and uri.startswith(parent)
+        and (parent[-1] in "/?#" or uri[len(parent)] in "/?#")
+        for parent in subscribed
+    )
 
 
 def _uri_of(message: dict[str, Any]) -> Any:

@@ -60,6 +60,7 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamCancelled,
     UpstreamError,
     UpstreamFailure,
+    UpstreamRefusal,
     UpstreamTimeout,
 )
 from mcp_orch_app.models.enums import ToolCallErrorCode, ToolCallStatus
@@ -93,6 +94,11 @@ def error_response(request_id: Any, code: int, message: str, data: Any = None) -
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
+def gateway_text(exc: UpstreamFailure) -> bool:
+    """Whether the failure's text is mcp-orch's own (to redact), not a server's JSON-RPC error."""
+    return not isinstance(exc, UpstreamError) or isinstance(exc, UpstreamRefusal)
+
+
 def _failure_error(exc: UpstreamFailure) -> dict[str, Any]:
     """The JSON-RPC `error` member for an upstream failure (a server error passes as it came)."""
     if isinstance(exc, UpstreamError):
@@ -110,7 +116,7 @@ def _failure_response(
     """The JSON-RPC error answer; the gateway's own failure texts (which may quote what the
     server said, e.g. an HTTP error body) lose the server's secrets."""
     error = _failure_error(exc)
-    if redactor and not isinstance(exc, UpstreamError):
+    if redactor and gateway_text(exc):
         error = redactor.redact_value(error)
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 

@@ -31,11 +31,12 @@ answered as an SSE stream (progress events, then the response); any other as pla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -437,16 +438,24 @@ async def _answer(
     session: LiveSession,
     message: dict[str, Any],
     headers: dict[str, str] | None = None,
+    receive: Receive | None = None,
 ) -> Response:
     """Plain JSON, or an SSE stream of progress notifications (and of the server's requests
     to the client, gateway/client_requests.py) ending with the response. A request without a
     progress token of a client that can be asked something is answered as JSON unless such a
-    request comes before the response."""
+    request comes before the response.
+
+    ``receive`` (2026-07-28 requests): the request's ASGI channel, watched while a JSON answer
+    is made, because in that era a client cancels a request by closing its connection (an SSE
+    answer is cancelled the same way when its stream closes)."""
     params = message.get("params")
     meta = params.get("_meta") if isinstance(params, dict) else None
     progress = isinstance(meta, dict) and meta.get("progressToken") is not None
     if not progress and not client_can_answer(session):
-        answer = await _handle(gateway, access, session, message)
+        handled = _handle(gateway, access, session, message)
+        answer = await (handled if receive is None else _unless_gone(handled, receive))
+        if answer is None:  # the client closed the request: nobody reads this
+            return Response(status_code=204)
         return _json(answer, _status_of(answer) if session.modern else 200, headers)
 
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
@@ -476,6 +485,33 @@ async def _answer(
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={**_SSE_HEADERS, **(headers or {})}
     )
+
+
+async def _unless_gone(
+    work: Coroutine[Any, Any, dict[str, Any]], receive: Receive
+) -> dict[str, Any] | None:
+    """``work``'s answer, or None once the client has closed the request (``work`` is
+    cancelled then, which cancels the call upstream and logs it as cancelled)."""
+    task = asyncio.ensure_future(work)
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
 
 
 def _status_of(answer: dict[str, Any]) -> int:
@@ -682,7 +718,7 @@ async def _modern_post(
         return await _listen(gateway, access, session, message)
     if message["method"] == "tools/call":
         CLIENT_PARAM_HEADERS.set(client_param_headers(request.headers.items()))
-    return await _answer(gateway, access, session, message)
+    return await _answer(gateway, access, session, message, receive=request.receive)
 
 
 def _log_protocol_refusal(

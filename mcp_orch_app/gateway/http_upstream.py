@@ -69,6 +69,7 @@ from mcp_orch_app.gateway.upstream import (
     UpstreamConfig,
     UpstreamError,
     UpstreamFailure,
+    UpstreamRefusal,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -507,7 +508,7 @@ class HttpUpstream(MultiplexedUpstream):
             return json.loads(data)
         except ValueError as exc:
             body = data if isinstance(data, bytes) else data.encode()
-            raise UpstreamError(
+            raise UpstreamRefusal(
                 INTERNAL_ERROR,
                 f"MCP server '{self.config.name}' answered {what} with something that is not "
                 f"JSON{self._body_hint(body, what)}",
@@ -794,7 +795,7 @@ class StreamableHttpUpstream(HttpUpstream):
                 f"HTTP 404 from {_public_url(self.url)}: is this the server's MCP endpoint URL?",
             )
         if status >= 400:
-            raise UpstreamError(
+            raise UpstreamRefusal(
                 INTERNAL_ERROR,
                 f"MCP server '{self.config.name}' answered {method} with HTTP {status} "
                 f"{response.reason_phrase}{self._body_hint(body, method)}".rstrip(),
@@ -1106,7 +1107,7 @@ class SseUpstream(HttpUpstream):
                     self._connection_lost(reason)
                     raise UpstreamUnavailable(reason)
                 if status >= 400:
-                    raise UpstreamError(
+                    raise UpstreamRefusal(
                         INTERNAL_ERROR,
                         f"MCP server '{self.config.name}' refused {what} with HTTP "
                         f"{status}{self._body_hint(await _read_snippet(response), what)}",

@@ -31,6 +31,7 @@ from mcp_orch_app.gateway.forwarding import (
     call_tool,
     discover_result,
     forward_request,
+    gateway_text,
     initialize_result,
     malformed_call,
     refuse_call,
@@ -41,6 +42,7 @@ from mcp_orch_app.gateway.forwarding import (
 )
 from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, ServerAccess, UnifiedAccess
 from mcp_orch_app.gateway.unified import UnifiedRoute
+from mcp_orch_app.gateway.upstream import UpstreamError, UpstreamFailure
 from mcp_orch_app.models.enums import ToolCallErrorCode
 from mcp_orch_app.security.redaction import Redactor
 
@@ -71,10 +73,25 @@ class Call:
         """Whether the client speaks the 2026-07-28 era."""
         return self.session.modern
 
-    def forward(self, server: ServerAccess, **params: Any) -> Awaitable[dict[str, Any]]:
-        """The request to ``server``, with the params it names its own way replaced."""
+    async def forward(self, server: ServerAccess, **params: Any) -> dict[str, Any]:
+        """The request to ``server``, with the params it names its own way replaced.
+
+        The gateway's own failure texts (which may quote the server) lose ``server``'s secrets
+        here when the route has no redactor of its own (the unified endpoint: its failures
+        come from whichever server a request went to); the server's JSON-RPC errors pass as
+        they came, as on the server's endpoint."""
         message = with_params(self.message, **params) if params else self.message
-        return forward_request(self.gateway, server, self.session, message, self.progress)
+        try:
+            return await forward_request(self.gateway, server, self.session, message, self.progress)
+        except UpstreamFailure as exc:
+            redactor = server.config.redactor
+            if self.route.redactor is not None or not redactor or not gateway_text(exc):
+                raise
+            if isinstance(exc, UpstreamError):
+                raise type(exc)(
+                    exc.code, redactor.redact(exc.message), redactor.redact_value(exc.data)
+                ) from None
+            raise type(exc)(redactor.redact(str(exc))) from None
 
 
 Owner = tuple[ServerAccess, dict[str, Any]]

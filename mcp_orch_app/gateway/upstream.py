@@ -120,6 +120,13 @@ class UpstreamError(UpstreamFailure):
         return error
 
 
+class UpstreamRefusal(UpstreamError):
+    """The gateway's own JSON-RPC error for a server that did not answer in JSON-RPC (an HTTP
+    error status, a body that is not JSON). Its text is mcp-orch's and may quote the server's
+    body, so it loses the server's secrets like the gateway's other failure texts, where a
+    server's own JSON-RPC error passes as it came."""
+
+
 def _frozen_mapping(values: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(values or {}))
 

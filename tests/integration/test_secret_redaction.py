@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from mcp import Client
+import uvicorn
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from sqlmodel import Session, select
 
@@ -29,7 +30,7 @@ from mcp_orch_app.security.redaction import REDACTED
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn
 from tests.helpers import FIXTURE_SERVER
-from tests.live_app import running_app
+from tests.live_app import free_port, running_app
 
 SECRET = "sk-live/8f3a+Q9z=token"
 DYING_SECRET = "pw-4711-dying-secret"
@@ -185,3 +186,96 @@ async def test_server_secrets_are_redacted_in_logs_statuses_and_answers(live, en
     assert any(where == "server_logs" and "API_TOKEN=" + REDACTED in text for where, text in stored)
     assert [(where, _leaks(text)) for where, text in stored if _leaks(text)] == []
     assert [(where, _leaks(text)) for where, text in answers if _leaks(text)] == []
+
+
+HEADER_SECRET = "hk-9f2e7c1d4b6a-header-secret"
+
+
+class RejectingServer:
+    """A streamable-HTTP MCP server that completes the handshake, then answers every other
+    request with HTTP 502 and a body that quotes the API key it was sent."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await send({"type": "http.response.start", "status": 405, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = json.loads(body)
+        if request.get("method") == "initialize":
+            result = {
+                "protocolVersion": "2025-11-25",
+                "serverInfo": {"name": "rejecting", "version": "1"},
+                "capabilities": {"resources": {}},
+            }
+            answer = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result})
+            status, content = 200, answer.encode()
+        elif "id" not in request:
+            status, content = 202, b""
+        else:
+            status, content = 502, f"key {headers.get('x-api-key')} is not valid".encode()
+        kind = b"application/json" if status == 200 else b"text/plain"
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]}
+        )
+        await send({"type": "http.response.body", "body": content})
+
+
+async def test_http_failure_texts_are_redacted_on_the_server_and_unified_endpoints(
+    live, engine, make_person
+):
+    """The gateway's own failure text quotes the server's HTTP error body; the server's header
+    secret in it is replaced on its endpoint and on the unified one alike."""
+    owner = make_person("Owner")
+    port = free_port()
+    upstream = uvicorn.Server(uvicorn.Config(RejectingServer(), port=port, log_level="critical"))
+    upstream.install_signal_handlers = lambda: None
+    serving = asyncio.create_task(upstream.serve())
+    try:
+        while not upstream.started:
+            assert not serving.done()
+            await asyncio.sleep(0.01)
+        with db.session_scope(engine) as s:
+            project = projects.create_project(s, owner.actor, "http-secrets")
+            servers.create_server(
+                s,
+                owner.actor,
+                project.id,
+                ServerIn(
+                    name="rejecting",
+                    transport="streamable_http",
+                    url=f"http://127.0.0.1:{port}/mcp",
+                    headers={"X-Api-Key": HEADER_SECRET},
+                    timeout_seconds=20,
+                ),
+            )
+            key = api_keys.create_api_key(s, owner.actor, project.id, ApiKeyIn(name="ci")).key
+        refusals: dict[str, str] = {}
+        for endpoint, uri in (
+            (live.url(project.id, "rejecting"), "fixture://static"),
+            (
+                f"{live.base_url}/projects/{project.id}/unified/mcp",
+                "mcp-orch:rejecting/fixture://static",
+            ),
+        ):
+            async with (
+                httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30) as h,
+                Client(streamable_http_client(endpoint, http_client=h)) as client,
+            ):
+                with pytest.raises(MCPError) as refused:
+                    await client.read_resource(uri)
+            refusals[endpoint] = str(refused.value)
+        for endpoint, text in refusals.items():
+            assert "502" in text and f"key {REDACTED} is not valid" in text, (endpoint, text)
+            assert HEADER_SECRET not in text, (endpoint, text)
+    finally:
+        upstream.should_exit = True
+        await asyncio.wait_for(serving, 10)

@@ -28,7 +28,7 @@ from mcp import MCPError
 from mcp_orch_app import db
 from mcp_orch_app.gateway.client_requests import INPUT_LOG_KEY, SERVER_META_KEY
 from mcp_orch_app.models.enums import Transport
-from mcp_orch_app.models.logs import ToolCallLog
+from mcp_orch_app.models.logs import ServerLog, ToolCallLog
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn
 from tests.helpers import FIXTURE_SERVER
@@ -315,10 +315,11 @@ async def test_a_client_that_never_answers_fails_the_call_after_the_timeout(live
     assert input_log(answered)[0]["outcome"] == "accept"
 
 
-async def test_a_cancelled_call_cancels_its_pending_question(live, project, engine):
+@pytest.mark.parametrize("upstream", ["local", "remote"])
+async def test_a_cancelled_call_cancels_its_pending_question(live, project, engine, upstream):
     human = Human()
     human.never_answer = True
-    async with client(url(live, project, "remote"), project.key, "streamable_http", human) as s:
+    async with client(url(live, project, upstream), project.key, "streamable_http", human) as s:
         call = asyncio.create_task(s.call_tool("ask_client", {"what": "elicit"}))
         for _ in range(100):
             if human.asked:
@@ -335,3 +336,6 @@ async def test_a_cancelled_call_cancels_its_pending_question(live, project, engi
     assert input_log(row) == [
         {"method": "elicitation/create", "mode": "form", "outcome": "cancelled"}
     ]
+    # Neither side of the gateway broke: the server logged no traceback.
+    server_logs = [log.message for log in rows(engine, ServerLog)]
+    assert not [line for line in server_logs if "Traceback" in line or "Error" in line], server_logs
