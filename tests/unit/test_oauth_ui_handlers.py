@@ -115,6 +115,7 @@ async def test_the_overview_switches_the_snippets_between_key_and_oauth(engine, 
 
     # A forged value is ignored.
     await run_event(ServerDetailState.set_snippet_auth, page, "password")
+    await run_event(ServerDetailState.set_snippet_auth, page, ["key"])
     assert page.snippet_auth == "oauth"
     assert not error_toasts(await run_event(ServerDetailState.set_snippet_client, page, "cursor"))
     assert all(s.auth == "oauth" for s in page.shown_snippets)

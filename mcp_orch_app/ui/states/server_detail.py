@@ -268,8 +268,9 @@ class ServerDetailState(AuthState):
             self.snippet_client = client
 
     @rx.event
-    def set_snippet_auth(self, auth: str):
-        if auth in client_config.AUTH_MODES:
+    def set_snippet_auth(self, auth: str | list[str]):
+        # The segmented control sends one value (a list only in its multiple mode).
+        if isinstance(auth, str) and auth in client_config.AUTH_MODES:
             self.snippet_auth = auth
 
     @rx.event
