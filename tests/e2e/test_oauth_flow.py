@@ -67,8 +67,9 @@ async def _world(new_context) -> dict[str, Any]:
         return await response.json()
 
     project = await rest("POST", "/api/projects", {"name": PROJECT})
+    server_ids = []
     for name in ("alpha", "beta"):
-        await rest(
+        created = await rest(
             "POST",
             f"/api/projects/{project['id']}/servers",
             {
@@ -78,12 +79,19 @@ async def _world(new_context) -> dict[str, Any]:
                 "args": [FIXTURE_SERVER],
             },
         )
+        server_ids.append(created["id"])
     await rest(
         "POST",
         f"/api/projects/{project['id']}/members",
         {"email": member_email, "role": "developer"},
     )
-    _WORLD.update(project_id=project["id"], member=member_email, admin_headers=headers)
+    _WORLD.update(
+        project_id=project["id"],
+        server_id=server_ids[0],
+        member=member_email,
+        admin=admin_email,
+        admin_headers=headers,
+    )
     return _WORLD
 
 
@@ -211,3 +219,52 @@ async def test_revoking_the_connected_app_stops_the_next_call(app_url, new_conte
         )
     assert refused.status_code == 401, refused.text
     assert "resource_metadata=" in refused.headers["www-authenticate"]
+
+
+async def test_the_admin_sets_token_lifetimes_and_the_overview_shows_the_oauth_snippet(
+    app_url, new_context, artifacts
+):
+    world = await _world(new_context)
+    context = await new_context()
+    page = await context.new_page()
+    await page.goto("/login")
+    await log_in(page, world["admin"])
+    await expect(page).to_have_url(re.compile(r"/projects/?$"))
+
+    await page.goto("/admin")
+    await expect(page.locator("#oauth-access-minutes")).to_have_value("60")
+    await page.locator("#oauth-access-minutes").fill("30")
+    await page.locator("#oauth-refresh-days").fill("7")
+    await page.locator("#oauth-lifetimes-save").click()
+    await expect(page.get_by_text("OAuth token lifetimes saved")).to_be_visible()
+    await shot(page, artifacts, "oauth-admin-lifetimes")
+    response = await context.request.get(
+        "/api/admin/oauth-settings", headers=world["admin_headers"]
+    )
+    settings = await response.json()
+    assert (settings["access_token_seconds"], settings["refresh_token_seconds"]) == (
+        1800,
+        7 * 24 * 3600,
+    )
+    # Out of bounds: refused on the page, nothing saved.
+    await page.locator("#oauth-access-minutes").fill("0.5")
+    await page.locator("#oauth-lifetimes-save").click()
+    await expect(page.get_by_text("must be between 60 and 86400 seconds")).to_be_visible()
+    response = await context.request.get(
+        "/api/admin/oauth-settings", headers=world["admin_headers"]
+    )
+    assert (await response.json())["access_token_seconds"] == 1800
+
+    await page.goto(f"/projects/{world['project_id']}/servers/{world['server_id']}")
+    snippets = page.locator("#snippets .snippet")
+    await expect(snippets.first).to_contain_text("Authorization")
+    await page.locator("#snippet-auth").get_by_role("radio", name="Sign in (OAuth)").click()
+    await expect(snippets.first).not_to_contain_text("Authorization")
+    await expect(snippets.first).to_contain_text(
+        f"/projects/{world['project_id']}/servers/alpha/mcp"
+    )
+    await shot(page, artifacts, "oauth-overview-snippet")
+    # Cline has no OAuth form: the key form, and a word why.
+    await page.locator("#snippet-client").get_by_role("tab", name="Cline").click()
+    await expect(page.get_by_text("This client connects with an API key only.")).to_be_visible()
+    await expect(snippets.first).to_contain_text("Authorization")
