@@ -9,7 +9,8 @@ continues the schedule.
 The leader's APScheduler ``AsyncIOScheduler`` has two jobs:
 - the health checks, every ``WorkerConfig.interval_seconds`` while the schedule is switched on,
   first one ``FIRST_RUN_DELAY`` after it starts at the earliest (services/worker.py);
-- the log retention (retention.py), every ``retention_interval`` seconds.
+- the log retention (retention.py), every ``retention_interval`` seconds, which also clears
+  expired OAuth requests, codes, access tokens and dead grants.
 The settings live in the database: the leader re-reads them every ``poll_interval`` (a change
 made through another process arrives that way) and at once when a change is made through this
 process (:meth:`HealthWorker.apply_settings`, called by control.py).
@@ -43,7 +44,7 @@ from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.worker import CheckOutcome, RunPlan, WorkerRunOut
 from mcp_orch_app.worker.checks import check_servers
 from mcp_orch_app.worker.locks import AdvisoryLock
-from mcp_orch_app.worker.retention import delete_old_logs
+from mcp_orch_app.worker.retention import delete_expired_oauth, delete_old_logs
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +285,7 @@ class HealthWorker:
         try:
             settings = await run_db(worker_service.schedule_settings)
             deleted = await asyncio.to_thread(delete_old_logs, settings.retention_days)
+            deleted |= await asyncio.to_thread(delete_expired_oauth)
         except Exception:
             logger.exception("log retention failed")
             return

@@ -8,6 +8,8 @@ server-side between events."""
 
 from __future__ import annotations
 
+import math
+
 import reflex as rx
 from reflex.experimental.client_state import ClientStateVar
 from sqlmodel import Session
@@ -38,6 +40,27 @@ def _admin_page(db: Session, actor: Actor):
             return settings, users, projects.list_projects(db, actor, all_projects=True)
 
 
+DAY = 24 * 3600
+
+
+def _amount(seconds: int, unit: int) -> str:
+    """``seconds`` in ``unit``s for a form field: whole when it divides, else two decimals."""
+    whole, rest = divmod(seconds, unit)
+    return str(whole) if rest == 0 else f"{seconds / unit:.2f}".rstrip("0")
+
+
+def _seconds(text: str, unit: int) -> int | None:
+    """A form field's amount of ``unit``s in whole seconds; None when it is not a positive
+    number (the services check the allowed range)."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value <= 0 or value * unit > 10**9:
+        return None
+    return round(value * unit)
+
+
 class AdminState(CreateDialogMixin, AuthState):
     loading: bool = True
     problem: str = ""
@@ -45,6 +68,11 @@ class AdminState(CreateDialogMixin, AuthState):
     saving_signup: bool = False
     oauth_registration_open: bool = True
     saving_oauth: bool = False
+    # The OAuth token lifetimes as the form shows them: access in minutes, refresh in days.
+    oauth_access_minutes: str = ""
+    oauth_refresh_days: str = ""
+    saving_lifetimes: bool = False
+    lifetimes_error: str = ""
     users: list[UserRow] = []
     search: str = ""
     busy_user_id: str = ""
@@ -83,9 +111,7 @@ class AdminState(CreateDialogMixin, AuthState):
         settings, users, all_projects = await run_db(_admin_page, actor)
         self.my_user_id = str(actor.user_id)
         self.signup_open = settings.signup_open
-        self.oauth_registration_open = (
-            await run_db(oauth.get_oauth_settings, actor)
-        ).registration_open
+        self._show_oauth(await run_db(oauth.get_oauth_settings, actor))
         self.users = [UserRow.of(u) for u in users]
         self.projects = [ProjectRow.of(p) for p in all_projects]
 
@@ -126,6 +152,40 @@ class AdminState(CreateDialogMixin, AuthState):
             )
 
         async for event in self._attempt("saving_oauth", save):
+            yield event
+
+    def _show_oauth(self, settings: oauth.OAuthSettingsOut) -> None:
+        self.oauth_registration_open = settings.registration_open
+        self.oauth_access_minutes = _amount(settings.access_token_seconds, 60)
+        self.oauth_refresh_days = _amount(settings.refresh_token_seconds, DAY)
+
+    @rx.event
+    def set_oauth_access_minutes(self, value: str):
+        self.oauth_access_minutes = str(value)[:20]
+
+    @rx.event
+    def set_oauth_refresh_days(self, value: str):
+        self.oauth_refresh_days = str(value)[:20]
+
+    @rx.event
+    async def save_oauth_lifetimes(self):
+        self.lifetimes_error = ""
+        access = _seconds(self.oauth_access_minutes, 60)
+        refresh = _seconds(self.oauth_refresh_days, DAY)
+        if access is None or refresh is None:
+            self.lifetimes_error = "Enter the lifetimes as positive numbers."
+            return
+
+        async def save():
+            settings = await self._call(
+                oauth.set_oauth_settings,
+                access_token_seconds=access,
+                refresh_token_seconds=refresh,
+            )
+            self._show_oauth(settings)
+            return rx.toast.success("OAuth token lifetimes saved; new tokens get them.")
+
+        async for event in self._attempt("saving_lifetimes", save, error="lifetimes_error"):
             yield event
 
     async def _update_user(self, user_id: str, change: AdminUserUpdateIn, done: str):

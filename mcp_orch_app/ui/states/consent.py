@@ -81,7 +81,8 @@ class ConsentState(AuthState):
 
         async def work():
             url = await self._call(oauth.approve_request, self._request_token(), project_id, server)
-            return rx.redirect(url, is_external=True)
+            # Not is_external: that opens a new tab; another origin is left with location.assign.
+            return rx.redirect(url)
 
         async for event in self._attempt("answering", work, error="problem"):
             yield event
@@ -90,7 +91,8 @@ class ConsentState(AuthState):
     async def deny(self):
         async def work():
             url = await self._call(oauth.deny_request, self._request_token())
-            return rx.redirect(url, is_external=True)
+            # Not is_external: that opens a new tab; another origin is left with location.assign.
+            return rx.redirect(url)
 
         async for event in self._attempt("answering", work, error="problem"):
             yield event

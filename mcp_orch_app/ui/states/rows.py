@@ -502,9 +502,11 @@ class SnippetRow:
     instructions: str = ""
     where: str = ""
     url: str = ""
+    # "key" (a project API key in the snippet) or "oauth" (the URL only, the client signs in).
+    auth: str = "key"
 
     @classmethod
-    def of(cls, config: ClientConfigOut, scope: str) -> SnippetRow:
+    def of(cls, config: ClientConfigOut, scope: str, auth: str = "key") -> SnippetRow:
         where = "In a terminal" if config.format == "shell" else f"In {config.filename_hint}"
         return cls(
             client=config.client,
@@ -513,6 +515,7 @@ class SnippetRow:
             instructions=config.instructions,
             where=where,
             url=config.url,
+            auth=auth,
         )
 
 

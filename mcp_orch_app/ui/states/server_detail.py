@@ -76,15 +76,19 @@ class ServerPage:
 def _snippets(
     db: Session, actor: Actor, project_id: str, server_id: str, base_url: str
 ) -> list[SnippetRow]:
-    """Every client's configuration, for this server and for the project's unified endpoint."""
+    """Every client's configuration, for this server and for the project's unified endpoint,
+    with a key and, for the clients that sign in by OAuth, in the OAuth form."""
     return [
         SnippetRow.of(
             client_config.client_config(
-                db, actor, project_id, client=client, base_url=base_url, **endpoint
+                db, actor, project_id, client=client, base_url=base_url, auth=auth, **endpoint
             ),
             scope,
+            auth,
         )
         for client in client_config.CLIENTS
+        for auth in client_config.AUTH_MODES
+        if auth == "key" or client in client_config.OAUTH_CLIENTS
         for scope, endpoint in (
             ("server", {"server_id": server_id}),
             ("unified", {"unified": True}),
@@ -158,6 +162,8 @@ class ServerDetailState(AuthState):
     history: list[StatusChangeRow] = []
     snippets: list[SnippetRow] = []
     snippet_client: str = "cursor"
+    # The snippets' form: "key" (a project API key) or "oauth" (sign in, the URL only).
+    snippet_auth: str = "key"
     tools: list[ToolRow] = []
     logs: list[ServerLogRow] = []
     log_level: str = "all"
@@ -206,7 +212,13 @@ class ServerDetailState(AuthState):
 
     @rx.var
     def shown_snippets(self) -> list[SnippetRow]:
-        return [s for s in self.snippets if s.client == self.snippet_client]
+        # A client without an OAuth form shows its key form whatever the switch says.
+        auth = self.snippet_auth if self.snippet_oauth_available else "key"
+        return [s for s in self.snippets if s.client == self.snippet_client and s.auth == auth]
+
+    @rx.var
+    def snippet_oauth_available(self) -> bool:
+        return self.snippet_client in client_config.OAUTH_CLIENTS
 
     @rx.var
     def tools_label(self) -> str:
@@ -254,6 +266,12 @@ class ServerDetailState(AuthState):
     def set_snippet_client(self, client: str):
         if client in client_config.CLIENTS:
             self.snippet_client = client
+
+    @rx.event
+    def set_snippet_auth(self, auth: str | list[str]):
+        # The segmented control sends one value (a list only in its multiple mode).
+        if isinstance(auth, str) and auth in client_config.AUTH_MODES:
+            self.snippet_auth = auth
 
     @rx.event
     async def set_log_level(self, level: str):

@@ -81,6 +81,64 @@ def _oauth_setting() -> rx.Component:
     )
 
 
+def _oauth_lifetimes() -> rx.Component:
+    def amount(label: str, value, on_change, key: str, hint: str) -> rx.Component:
+        return form_field(
+            label,
+            rx.input(
+                value=value,
+                on_change=on_change,
+                type="number",
+                min="0",
+                step="any",
+                id=key,
+                width="100%",
+            ),
+            hint,
+        )
+
+    return section(
+        "OAuth token lifetimes",
+        rx.text(
+            "How long the tokens handed to connected MCP clients last. Changes apply to tokens "
+            "issued from now on.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.grid(
+            amount(
+                "Access token (minutes)",
+                AdminState.oauth_access_minutes,
+                AdminState.set_oauth_access_minutes,
+                "oauth-access-minutes",
+                "From 1 minute to 1440 (a day); clients refresh it on their own.",
+            ),
+            amount(
+                "Refresh token (days)",
+                AdminState.oauth_refresh_days,
+                AdminState.set_oauth_refresh_days,
+                "oauth-refresh-days",
+                "From 1 hour (0.042) to 365 days; each refresh starts it again.",
+            ),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="3",
+            width="100%",
+        ),
+        error_callout(AdminState.lifetimes_error),
+        rx.hstack(
+            rx.button(
+                "Save lifetimes",
+                on_click=AdminState.save_oauth_lifetimes,
+                loading=AdminState.saving_lifetimes,
+                id="oauth-lifetimes-save",
+            ),
+            justify="end",
+            width="100%",
+        ),
+        icon="timer",
+    )
+
+
 def _stat(label: str, value) -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -385,6 +443,7 @@ def _content() -> rx.Component:
         ),
         _signup_setting(),
         _oauth_setting(),
+        _oauth_lifetimes(),
         _users(),
         _projects(),
         spacing="4",

@@ -320,6 +320,21 @@ def _snippet(snippet: SnippetRow) -> rx.Component:
     )
 
 
+def _snippet_auth_switch() -> rx.Component:
+    return rx.cond(
+        ServerDetailState.snippet_oauth_available,
+        rx.segmented_control.root(
+            rx.segmented_control.item("API key", value="key"),
+            rx.segmented_control.item("Sign in (OAuth)", value="oauth"),
+            value=ServerDetailState.snippet_auth,
+            on_change=ServerDetailState.set_snippet_auth,
+            size="1",
+            id="snippet-auth",
+        ),
+        rx.text("This client connects with an API key only.", size="1", color_scheme="gray"),
+    )
+
+
 def _snippets_section() -> rx.Component:
     return section(
         "Connect a client",
@@ -348,6 +363,7 @@ def _snippets_section() -> rx.Component:
             id="snippet-client",
         ),
         icon="plug",
+        actions=_snippet_auth_switch(),
         id="snippets",
     )
 
