@@ -1,7 +1,7 @@
 """Compact JSON encoding on the call path, through orjson when it is installed.
 
-Every forwarded message is encoded at least twice (the upstream's request, the client's answer,
-the log row), and for large payloads the stdlib encoder was the biggest single cost of a call
+Every forwarded message is encoded on its way (the upstream's request, the client's answer; a
+tool call's result once, for the answer and its log row: :class:`Encoded`), and for large payloads the stdlib encoder was the biggest single cost of a call
 (~200 us per 100 kB of text against orjson's ~10 us). This module is the one seam: the callers
 ask for ``dumps``/``dumps_bytes`` and get exactly what ``json.dumps(value, ensure_ascii=False,
 separators=(",", ":"))`` (with the caller's own stdlib options) would give, orjson or not.
@@ -30,7 +30,7 @@ try:  # optional: the stdlib path is complete on its own
 except ImportError:  # pragma: no cover - exercised where orjson is not installed
     orjson = None
 
-__all__ = ["ORJSON", "dumps", "dumps_bytes", "encoder"]
+__all__ = ["ORJSON", "Encoded", "dumps", "dumps_bytes", "encoder"]
 
 ORJSON = orjson is not None
 """Whether the fast encoder is in use."""
@@ -63,9 +63,26 @@ def _fast(value: Any) -> bytes | None:
     return encoded
 
 
+class Encoded(dict):
+    """A message (a dict like any other to its readers) whose JSON is already made: what
+    :func:`dumps_bytes` and :func:`dumps` return for it, without encoding it again.
+
+    Made last, from what will not change (forwarding's tools/call answer: the shaped result,
+    encoded once for the client and the log); a reader must not modify it.
+    """
+
+    __slots__ = ("encoded",)
+
+    def __init__(self, message: dict[str, Any], encoded: bytes) -> None:
+        super().__init__(message)
+        self.encoded = encoded
+
+
 def dumps_bytes(value: Any, encoder: json.JSONEncoder = _PLAIN) -> bytes:
     """``value`` as compact UTF-8 JSON; ``encoder`` (compact, ensure_ascii=False) is the stdlib
     encoder whose output, defaults and errors this stands for."""
+    if type(value) is Encoded:
+        return value.encoded
     encoded = _fast(value)
     if encoded is not None:
         return encoded
@@ -74,6 +91,8 @@ def dumps_bytes(value: Any, encoder: json.JSONEncoder = _PLAIN) -> bytes:
 
 def dumps(value: Any, encoder: json.JSONEncoder = _PLAIN) -> str:
     """``value`` as compact JSON text (see :func:`dumps_bytes`)."""
+    if type(value) is Encoded:
+        return value.encoded.decode("utf-8")
     encoded = _fast(value)
     if encoded is not None:
         return encoded.decode("utf-8")

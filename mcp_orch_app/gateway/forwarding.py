@@ -38,6 +38,7 @@ from mcp_types.version import (
     MODERN_PROTOCOL_VERSIONS,
 )
 
+from mcp_orch_app import fast_json
 from mcp_orch_app.gateway.client_requests import InputRelay, with_input_log
 from mcp_orch_app.gateway.client_sessions import LiveSession
 from mcp_orch_app.gateway.input_rounds import (
@@ -49,7 +50,7 @@ from mcp_orch_app.gateway.input_rounds import (
     label_input_requests,
     with_client_capabilities,
 )
-from mcp_orch_app.gateway.log_writer import LogWriterClosed
+from mcp_orch_app.gateway.log_writer import EncodedJSON, LogWriterClosed
 from mcp_orch_app.gateway.resource_subscriptions import (
     MAX_SUBSCRIPTIONS_PER_SESSION,
     checked_uri,
@@ -397,8 +398,12 @@ async def call_tool(
     session: LiveSession,
     message: dict[str, Any],
     progress: ProgressSink | None,
+    content: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
-    """Forward one tool call of a client session (never retried) and record it."""
+    """Forward one tool call of a client session (never retried) and record it; ``content``
+    makes each content item of the result what the client must see (the unified endpoint's
+    URIs). The result is shaped for the client's era and encoded once, for the client's answer
+    and the log row (which keeps the server's own content items when ``content`` changed one)."""
     request_id = message.get("id")
     malformed = malformed_call(message)
     if malformed is not None:
@@ -414,10 +419,27 @@ async def call_tool(
             lambda: forward_request(gateway, access, session, message, progress, inputs),
             session=session,
             inputs=inputs,
+            shape=lambda result: _shape_result(result, session, "tools/call"),
         )
     except UpstreamFailure as exc:
         return _failure_response(request_id, exc, access.config.redactor)
-    return _result_response(request_id, outcome.result, session, "tools/call")
+    result, encoded = outcome.result, outcome.encoded
+    items = result.get("content")
+    if content is not None and isinstance(items, list):
+        shown = [content(item) for item in items]
+        if any(new is not old for new, old in zip(shown, items, strict=True)):
+            result, encoded = {**result, "content": shown}, None  # the log keeps the server's
+    return _answer(request_id, result, encoded)
+
+
+def _answer(request_id: Any, result: dict[str, Any], encoded: bytes | None) -> dict[str, Any]:
+    """The JSON-RPC answer with ``result``; ``encoded`` (its JSON, when made already) becomes
+    the answer's without encoding the result again."""
+    answer = {"jsonrpc": "2.0", "id": request_id, "result": result}
+    if encoded is None:
+        return answer
+    head = b'{"jsonrpc":"2.0","id":%s,"result":' % fast_json.dumps_bytes(request_id)
+    return fast_json.Encoded(answer, head + encoded + b"}")
 
 
 def malformed_call(message: dict[str, Any]) -> str | None:
@@ -440,6 +462,9 @@ class ToolCallOutcome:
     result: dict[str, Any]
     status: ToolCallStatus
     duration_ms: float
+    encoded: bytes | None = None
+    """``result``'s compact JSON as the log row got it (None when it had to be encoded
+    otherwise): the client's answer reuses it. Stale once ``result`` is changed."""
 
 
 # How servers say they have no such tool: the spec's -32602 "Unknown tool", the Python SDK's
@@ -469,6 +494,7 @@ async def run_tool_call(
     session: LiveSession | None = None,
     client_name: str | None = None,
     inputs: list[dict[str, Any]] | None = None,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ToolCallOutcome:
     """The rules every tool call follows, whoever makes it (a client session, the unified
     endpoint, the REST/UI "call this tool" button), and its ToolCallLog row.
@@ -480,7 +506,8 @@ async def run_tool_call(
     either one saying the server has no such tool -> TOOL_NOT_FOUND.
     Raises UpstreamFailure (after recording it) when the call got no answer. ``client_name``
     names the caller in the log when there is no session; ``inputs`` lists what the server
-    asked the client during the call (logged with the result).
+    asked the client during the call (logged with the result). ``shape`` makes the result what
+    the client gets, before it is logged: the log row's copy is cut from its one encoding.
     """
 
     def record(
@@ -504,7 +531,7 @@ async def run_tool_call(
         result = disabled_tool_result(name)
         reason = result["content"][0]["text"]
         record(None, ToolCallStatus.ERROR, ToolCallErrorCode.TOOL_DISABLED, reason, 0.0)
-        return ToolCallOutcome(result, ToolCallStatus.ERROR, 0.0)
+        return ToolCallOutcome(shape(result) if shape else result, ToolCallStatus.ERROR, 0.0)
 
     started = time.perf_counter()
     try:
@@ -529,13 +556,28 @@ async def run_tool_call(
         )
         raise
     elapsed = (time.perf_counter() - started) * 1000
+    if shape is not None:
+        result = shape(result)
+    encoded = _encoded(result)
+    # The log's copy is cut from those bytes (as text: redaction and the cap work on text);
+    # a call whose input requests are listed with its result is logged as its own document.
+    logged = result if encoded is None or inputs else EncodedJSON(encoded.decode("utf-8"))
+    status, code, text = ToolCallStatus.SUCCESS, None, None
     if result.get("isError") is True:
         text = _first_text(result)
+        status = ToolCallStatus.ERROR
         code = ToolCallErrorCode.TOOL_NOT_FOUND if names_unknown_tool(text) else None
-        record(result, ToolCallStatus.ERROR, code, text, elapsed)
-        return ToolCallOutcome(result, ToolCallStatus.ERROR, elapsed)
-    record(result, ToolCallStatus.SUCCESS, None, None, elapsed)
-    return ToolCallOutcome(result, ToolCallStatus.SUCCESS, elapsed)
+    record(logged, status, code, text, elapsed)
+    return ToolCallOutcome(result, status, elapsed, encoded)
+
+
+def _encoded(result: dict[str, Any]) -> bytes | None:
+    """The result's compact JSON, or None for one the client's encoder refuses (a lone
+    surrogate, nesting past the stdlib's reach): the log's encoder copes with those itself."""
+    try:
+        return fast_json.dumps_bytes(result)
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 def refuse_call(

@@ -320,11 +320,14 @@ async def _call_tool(call: Call) -> dict[str, Any]:
         return call.route.refuse_unknown_tool(call, name)
     server, tool = owner
     message = call.message if tool == name else with_params(call.message, name=tool)
-    response = await call_tool(call.gateway, server, call.session, message, call.progress)
-    result = response.get("result")
-    if isinstance(result, dict) and isinstance(result.get("content"), list):
-        result["content"] = [call.route.content(server, item) for item in result["content"]]
-    return response
+    return await call_tool(
+        call.gateway,
+        server,
+        call.session,
+        message,
+        call.progress,
+        lambda item: call.route.content(server, item),
+    )
 
 
 _LIST_METHODS = ("tools/list", "prompts/list", "resources/list", "resources/templates/list")

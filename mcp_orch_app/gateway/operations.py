@@ -247,7 +247,7 @@ async def call_tool(
         )
     except UpstreamFailure as exc:
         raise _redacted_failure(exc, redactor) from None
-    return replace(outcome, result=redactor.redact_value(outcome.result))
+    return replace(outcome, result=redactor.redact_value(outcome.result), encoded=None)
 
 
 def _redacted_failure(exc: UpstreamFailure, redactor: Redactor) -> UpstreamFailure:

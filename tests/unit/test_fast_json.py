@@ -132,3 +132,13 @@ def test_redaction_applies_to_the_encoded_text_before_the_cut():
     assert json.loads(capped)["truncated"] is True
     small = cap_json(_redacted({"k": secret}, redactor), LIMIT)
     assert secret not in small and json.loads(small) == {"k": redactor.redact(secret)}
+
+
+def test_an_encoded_message_is_its_bytes_and_still_a_dict():
+    message = {"jsonrpc": "2.0", "id": 1, "result": {"text": "é"}}
+    made = fast_json.dumps_bytes(message)
+    encoded = fast_json.Encoded(message, made)
+    assert encoded == message and isinstance(encoded, dict)
+    assert fast_json.dumps_bytes(encoded) is made
+    assert fast_json.dumps(encoded) == stdlib(message)
+    assert json.loads(json.dumps(encoded)) == message  # the stdlib reads it as the dict it is
