@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,81 +24,51 @@ from typing import Any
 
 import pytest
 
-from mcp_orch_app import db
 from mcp_orch_app.gateway import input_rounds
-from mcp_orch_app.models.enums import Transport
 from mcp_orch_app.models.logs import ToolCallLog
-from mcp_orch_app.services import api_keys, projects, servers
-from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn
-from tests.helpers import FIXTURE_SERVER
+from tests.integration import test_server_to_client_modern
 from tests.integration.test_gateway_endpoints import flushed, handshake_session, http_client, rows
 from tests.integration.test_http_upstreams import HttpServer
 from tests.integration.test_server_to_client import HANDSHAKE_ONLY, Human, input_log, stored
 from tests.integration.test_server_to_client_modern import (
     ACCEPT,
     MODERN,
-    _http_fixture,
+    Project,
     call,
+    http_fixtures,
+    make_project,
     meta,
     modern_client,
     text,
 )
-from tests.live_app import LiveApp, running_app
+from tests.live_app import LiveApp
 
 ASKING = {"FIXTURE_ASKING": "1"}
 
+live = test_server_to_client_modern.live  # the fixture: the app, serving
+
 
 @dataclass
-class Setup:
-    id: uuid.UUID
-    key: str
-    other_key: str
+class Setup(Project):
     call_log: Path
 
 
 @pytest.fixture
-async def live(engine) -> AsyncIterator[LiveApp]:
-    async with running_app(engine) as app:
-        yield app
-
-
-@pytest.fixture
 async def remotes(tmp_path) -> AsyncIterator[dict[str, HttpServer]]:
-    made = {
-        "remote": await _http_fixture(tmp_path, "remote", {**HANDSHAKE_ONLY, **ASKING}),
-        "modern_remote": await _http_fixture(tmp_path, "modern_remote", ASKING),
-    }
-    try:
+    envs = {"remote": {**HANDSHAKE_ONLY, **ASKING}, "modern_remote": ASKING}
+    async with http_fixtures(tmp_path, envs) as made:
         yield made
-    finally:
-        for server in made.values():
-            server.kill()
 
 
 @pytest.fixture
 def setup(engine, make_person, remotes, tmp_path) -> Setup:
-    owner = make_person("owner")
     call_log = tmp_path / "local-calls.log"
-    local_env = {**HANDSHAKE_ONLY, **ASKING, "FIXTURE_CALL_LOG": str(call_log)}
-    with db.session_scope(engine) as s:
-        made = projects.create_project(s, owner.actor, "asking-rounds")
-        for name, env in (("local", local_env), ("modern", ASKING)):
-            server = ServerIn(
-                name=name,
-                command=sys.executable,
-                args=[str(FIXTURE_SERVER)],
-                env=env,
-                timeout_seconds=20,
-            )
-            servers.create_server(s, owner.actor, made.id, server)
-        for name, remote in remotes.items():
-            server = ServerIn(
-                name=name, transport=Transport.STREAMABLE_HTTP, url=remote.url, timeout_seconds=20
-            )
-            servers.create_server(s, owner.actor, made.id, server)
-        key = api_keys.create_api_key(s, owner.actor, made.id, ApiKeyIn(name="ci"))
-        other = api_keys.create_api_key(s, owner.actor, made.id, ApiKeyIn(name="other"))
-    return Setup(made.id, key.key, other.key, call_log)
+    stdio = {
+        "local": {**HANDSHAKE_ONLY, **ASKING, "FIXTURE_CALL_LOG": str(call_log)},
+        "modern": ASKING,
+    }
+    made = make_project(engine, make_person("owner"), "asking-rounds", stdio, remotes)
+    return Setup(made.id, made.key, made.other_key, call_log)
 
 
 def endpoint(live: LiveApp, setup: Setup, server: str) -> str:
@@ -193,6 +161,14 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+async def held(url: str, key: str, tool: dict[str, Any]) -> tuple[str, str]:
+    """Start a call whose upstream asks: (the input request's key, the requestState)."""
+    status, body = await call(url, key, tool)
+    assert status == 200 and body["result"]["resultType"] == "input_required", body
+    ((ask_key, _ask),) = body["result"]["inputRequests"].items()
+    return ask_key, body["result"]["requestState"]
+
+
 async def _eventually(check, seconds: float = 10.0) -> bool:
     for _ in range(int(seconds / 0.05)):
         if check():
@@ -206,10 +182,7 @@ async def test_a_modern_client_that_drops_its_stream_mid_round_abandons_the_call
 ):
     url = endpoint(live, setup, "local")
     tool = {"name": "ask_client", "arguments": {"what": "elicit_then_slow"}}
-    status, body = await call(url, setup.key, tool)
-    assert status == 200 and body["result"]["resultType"] == "input_required", body
-    ((ask_key, _ask),) = body["result"]["inputRequests"].items()
-    state = body["result"]["requestState"]
+    ask_key, state = await held(url, setup.key, tool)
     # The retry answers, and asks for progress: the answer streams as SSE. The upstream
     # reports progress, then works on; the client reads the progress and drops the stream.
     params = {
@@ -252,8 +225,7 @@ async def test_a_held_call_nobody_resumes_answers_the_upstreams_question_with_an
     monkeypatch.setattr(input_rounds, "HOLD_SECONDS", 0.5)
     url = endpoint(live, setup, "local")
     tool = {"name": "ask_client", "arguments": {"what": "elicit"}}
-    status, body = await call(url, setup.key, tool)
-    assert status == 200 and body["result"]["resultType"] == "input_required", body
+    await held(url, setup.key, tool)
     # The client never retries: the held call expires and is abandoned. The upstream's
     # pending elicitation gets an error answer or its call a cancellation, whichever it
     # reads first; either way it is not left waiting.
@@ -292,10 +264,7 @@ async def test_two_modern_clients_at_once_on_one_stdio_upstream_never_ask_the_wr
     url = endpoint(live, setup, "local")
     tool = {"name": "ask_client", "arguments": {"what": "elicit"}}
     # ada's call is held on the shared process (its question pending) while bob's call asks.
-    status, body = await call(url, setup.key, tool)
-    assert status == 200 and body["result"]["resultType"] == "input_required", body
-    ((ask_key, _ask),) = body["result"]["inputRequests"].items()
-    state = body["result"]["requestState"]
+    ask_key, state = await held(url, setup.key, tool)
     status, answer = await call(url, setup.other_key, tool)
     assert status == 200, answer
     said = answer["result"]["content"][0]["text"]
