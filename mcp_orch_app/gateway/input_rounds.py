@@ -367,12 +367,15 @@ async def held_round(
             principal, session.id, method, name, routable_capabilities(capabilities), server_name
         )
         forwarded = {k: v for k, v in params.items() if k not in ("inputResponses", "requestState")}
+        # The upstream always gets a progress token: a later round may ask for progress (it
+        # goes to the round being served, under that round's token, relay_progress).
+        forwarded["_meta"] = {**(meta if isinstance(meta, dict) else {}), "progressToken": 0}
         held.task = asyncio.create_task(
             upstream.request(
                 method,
                 forwarded,
                 timeout=timeout,
-                on_notification=held.relay_progress if progress is not None else None,
+                on_notification=held.relay_progress,
                 call_key=call_key,
                 on_input=held,
             )
@@ -388,6 +391,7 @@ async def held_round(
         held.abandon()
         raise
     finally:
+        held.progress = None  # this round's stream is over: no more progress for it
         if inputs is not None:
             inputs[:] = [dict(record) for record in held.records]
     if is_input_required(result):

@@ -74,14 +74,15 @@ async def _http_fixture(tmp_path, name: str, env: dict[str, str]) -> HttpServer:
     return server
 
 
-@pytest.fixture
-async def remotes(tmp_path) -> AsyncIterator[dict[str, HttpServer]]:
-    """The fixture serving streamable HTTP itself: handshake-era and 2026-07-28."""
-    made = {
-        "remote": await _http_fixture(tmp_path, "remote", HANDSHAKE_ONLY),
-        "modern_remote": await _http_fixture(tmp_path, "modern_remote", {}),
-    }
+@asynccontextmanager
+async def http_fixtures(
+    tmp_path, envs: dict[str, dict[str, str]]
+) -> AsyncIterator[dict[str, HttpServer]]:
+    """The fixture serving streamable HTTP itself, one process per name with its environment."""
+    made: dict[str, HttpServer] = {}
     try:
+        for name, env in envs.items():
+            made[name] = await _http_fixture(tmp_path, name, env)
         yield made
     finally:
         for server in made.values():
@@ -89,27 +90,45 @@ async def remotes(tmp_path) -> AsyncIterator[dict[str, HttpServer]]:
 
 
 @pytest.fixture
-def project(engine, make_person, remotes) -> Project:
-    owner = make_person("owner")
+async def remotes(tmp_path) -> AsyncIterator[dict[str, HttpServer]]:
+    """The fixture serving streamable HTTP itself: handshake-era and 2026-07-28."""
+    async with http_fixtures(tmp_path, {"remote": HANDSHAKE_ONLY, "modern_remote": {}}) as made:
+        yield made
+
+
+def make_project(
+    engine, owner: Any, name: str, stdio: dict[str, dict[str, str]], remotes: dict[str, HttpServer]
+) -> Project:
+    """A project with the fixture as stdio servers (name -> environment) and the remotes, and
+    two API keys."""
     with db.session_scope(engine) as s:
-        made = projects.create_project(s, owner.actor, "asking-modern")
-        for name, env, timeout in (("local", HANDSHAKE_ONLY, 20), ("modern", {}, 20)):
+        made = projects.create_project(s, owner.actor, name)
+        for server_name, env in stdio.items():
             server = ServerIn(
-                name=name,
+                name=server_name,
                 command=sys.executable,
                 args=[str(FIXTURE_SERVER)],
                 env=env,
-                timeout_seconds=timeout,
+                timeout_seconds=20,
             )
             servers.create_server(s, owner.actor, made.id, server)
-        for name, remote in remotes.items():
+        for server_name, remote in remotes.items():
             server = ServerIn(
-                name=name, transport=Transport.STREAMABLE_HTTP, url=remote.url, timeout_seconds=20
+                name=server_name,
+                transport=Transport.STREAMABLE_HTTP,
+                url=remote.url,
+                timeout_seconds=20,
             )
             servers.create_server(s, owner.actor, made.id, server)
         key = api_keys.create_api_key(s, owner.actor, made.id, ApiKeyIn(name="ci"))
         other = api_keys.create_api_key(s, owner.actor, made.id, ApiKeyIn(name="other"))
     return Project(made.id, key.key, other.key)
+
+
+@pytest.fixture
+def project(engine, make_person, remotes) -> Project:
+    stdio = {"local": HANDSHAKE_ONLY, "modern": {}}
+    return make_project(engine, make_person("owner"), "asking-modern", stdio, remotes)
 
 
 def url(live, project: Project, server: str | None) -> str:
