@@ -53,10 +53,6 @@ GATEWAY_HTTP = "gateway-http"
 UNIFIED = "unified"
 TARGETS = (GATEWAY, GATEWAY_HTTP, UNIFIED)
 
-SERVER_TO_CLIENT = (
-    "issue 10 item 2 (helper C): the upstream is reached in the 2026-07-28 era, which has no "
-    "server-to-client requests, so a handshake client is never asked (sampling/elicitation)"
-)
 PARAM_HEADERS = (
     "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
     "against the arguments (400/-32020) nor passes them on for the upstream to check"
@@ -70,16 +66,6 @@ def _gaps(targets: tuple[str, ...], era: str, why_by_scenario: dict[str, str]) -
 # (target, era, scenario) -> why mcp-orch still fails a scenario the reference passes directly.
 # Every entry must still fail through the gateway: trim the list when a gap is fixed.
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    **_gaps(
-        TARGETS,
-        "2025-11-25",
-        {
-            "tools-call-sampling": SERVER_TO_CLIENT,
-            "tools-call-elicitation": SERVER_TO_CLIENT,
-            "elicitation-sep1034-defaults": SERVER_TO_CLIENT,
-            "elicitation-sep1330-enums": SERVER_TO_CLIENT,
-        },
-    ),
     **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
 }
 # era -> scenarios the gateway passes although the reference fails them directly. Each must pass.
