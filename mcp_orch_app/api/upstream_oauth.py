@@ -4,7 +4,8 @@
 - ``PUT`` ``{auth, mode, scopes, client_id, client_secret}``: owner or developer.
 - ``POST /connect?which=shared|mine``: starts the flow, answers ``{authorize_url}`` to open.
 - ``GET /callback``: where the provider sends the browser back (no bearer: the one-time
-  ``state`` bound to this server, project and person is the proof); answers a small page.
+  ``state`` bound to this server, project and person is the proof); answers a small page
+  that links back to the server's page.
 - ``POST /disconnect?which=shared|mine``: forgets the tokens and revokes them at the provider.
 """
 
@@ -68,10 +69,13 @@ async def connect(
     return {"authorize_url": url, "expires_in": int(flows.STATE_TTL)}
 
 
-def _page(title: str, text: str, status: int) -> HTMLResponse:
+def _page(title: str, text: str, status: int, back: str | None = None) -> HTMLResponse:
+    link = (
+        f'<p><a href="{html.escape(back, quote=True)}">Back to the server</a></p>' if back else ""
+    )
     body = (
         f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{link}"
     )
     return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
@@ -96,8 +100,9 @@ async def callback(project_id: str, server_id: str, request: Request) -> HTMLRes
     await _restart_pooled(str(target.server_id))
     return _page(
         "Connected",
-        f"mcp-orch is connected to '{target.server_name}'. You can close this window.",
+        f"mcp-orch is connected to '{target.server_name}'.",
         200,
+        back=f"/projects/{target.project_id}/servers/{target.server_id}",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from playwright.async_api import APIRequestContext, Page, expect
@@ -67,3 +68,15 @@ async def api_token(request: APIRequestContext, email: str, password: str = PASS
     response = await request.post("/api/auth/login", data={"email": email, "password": password})
     assert response.ok, await response.text()
     return (await response.json())["access_token"]
+
+
+def api_as(request: APIRequestContext, headers: dict[str, str]) -> Callable[..., Awaitable[dict]]:
+    """``rest(method, path, data=None)``: a REST call with these headers that must succeed;
+    answers its JSON."""
+
+    async def rest(method: str, path: str, data: dict | None = None) -> dict:
+        response = await request.fetch(path, method=method, headers=headers, data=data)
+        assert response.ok, f"{method} {path}: {response.status} {await response.text()}"
+        return await response.json()
+
+    return rest

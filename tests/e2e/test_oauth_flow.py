@@ -27,23 +27,15 @@ import pytest
 from mcp.shared.auth import AuthorizationCodeResult
 from playwright.async_api import BrowserContext, Route, expect
 
-from tests.e2e.steps import api_sign_up, api_token, email_for, log_in, shot
+from tests.e2e.steps import api_as, api_sign_up, api_token, email_for, log_in, shot
 from tests.helpers import CHECKOUT
 from tests.integration.test_oauth_server import REDIRECT, MemoryStorage, oauth_session
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("patient_expectations")]
 
 FIXTURE_SERVER = str(CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py")
 CLIENT_NAME = "SDK test client"  # what the shared client (test_oauth_server.py) registers as
 PROJECT = "OAuth lab"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def patient_expectations():
-    # Logins hash a password and pages load behind other test runs on two cores.
-    expect.set_options(timeout=30_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 # The instance of this module, made once: an administrator (the first sign-up), a member who
@@ -60,11 +52,7 @@ async def _world(new_context) -> dict[str, Any]:
     await api_sign_up(request, "Admin", admin_email)
     await api_sign_up(request, "Member", member_email)
     headers = {"Authorization": f"Bearer {await api_token(request, admin_email)}"}
-
-    async def rest(method: str, path: str, data: dict | None = None) -> dict:
-        response = await request.fetch(path, method=method, headers=headers, data=data)
-        assert response.ok, f"{method} {path}: {response.status} {await response.text()}"
-        return await response.json()
+    rest = api_as(request, headers)
 
     project = await rest("POST", "/api/projects", {"name": PROJECT})
     server_ids = []

@@ -163,6 +163,7 @@ async def test_shared_connection_end_to_end_with_discovery_dcr_refresh_and_disco
     async with httpx.AsyncClient(timeout=60) as http:
         page = await http.get(back.headers["location"])
         assert page.status_code == 200 and "Connected" in page.text
+        assert f'href="/projects/{world.project_id}/servers/{world.server_id}"' in page.text
         replay = await http.get(back.headers["location"])
     assert replay.status_code == 400 and "already used" in replay.text
 

@@ -8,6 +8,7 @@ provider's consent page; the provider returns it to mcp-orch's callback route, w
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 import reflex as rx
@@ -17,10 +18,16 @@ from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway import upstream_oauth as flows
 from mcp_orch_app.gateway.runtime import current_gateway
 from mcp_orch_app.services import upstream_oauth
+from mcp_orch_app.ui.format import timestamp
 from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.live import route_ids
 
 STATUS_LABELS = {"connected": "Connected", "needs_reconnect": "Needs reconnect"}
+
+
+def _expiry(iso: str | None) -> str:
+    """The access token's expiry as the UI writes times (``2026-03-01 14:05 UTC``)."""
+    return timestamp(datetime.fromisoformat(iso)) if iso else ""
 
 
 @dataclasses.dataclass
@@ -45,7 +52,7 @@ class OAuthConnectionRow:
             subject=summary.get("subject") or "",
             connected_by=summary.get("connected_by_name") or "",
             scopes=summary.get("scopes") or "",
-            expires_at=summary.get("expires_at") or "",
+            expires_at=_expiry(summary.get("expires_at")),
             last_error=summary.get("last_error") or "",
         )
 
@@ -90,7 +97,7 @@ class ServerOAuthState(AuthState):
 
     @rx.event
     async def connect(self, which: str):
-        """Start the flow and open the provider's consent page."""
+        """Start the flow: this tab goes to the provider's consent page."""
 
         async def start():
             actor, target = await self._target(which)
@@ -99,7 +106,8 @@ class ServerOAuthState(AuthState):
                 f"{base}/api/projects/{target.project_id}/servers/{target.server_id}/oauth/callback"
             )
             url = await flows.begin_connect(target, actor.user_id, callback)
-            return rx.redirect(url, is_external=True)
+            # In this tab (not a new one): the callback page links back to the server page.
+            return rx.redirect(url)
 
         async for event in self._attempt("oauth_busy", start, value="connect"):
             yield event

@@ -38,8 +38,11 @@ def oauth_panel() -> rx.Component:
                                 _fact("Connected as", rx.text(connection.subject, size="2")),
                             ),
                             _fact("Connected by", rx.text(connection.connected_by, size="2")),
-                            _fact("Scopes", rx.code(connection.scopes)),
-                            _fact("Expires", rx.text(connection.expires_at, size="2")),
+                            _fact("Scopes", rx.code(connection.scopes, id="oauth-scopes")),
+                            _fact(
+                                "Expires",
+                                rx.text(connection.expires_at, size="2", id="oauth-expires"),
+                            ),
                             rx.cond(
                                 connection.last_error != "",
                                 rx.callout(connection.last_error, color_scheme="red", size="1"),
@@ -73,6 +76,7 @@ def oauth_panel() -> rx.Component:
                     spacing="2",
                 ),
                 width="100%",
+                id="oauth-panel",
             ),
         ),
         on_mount=ServerOAuthState.load,
