@@ -83,7 +83,7 @@ from mcp_orch_app.gateway.forwarding import (
 )
 from mcp_orch_app.gateway.http_security import check_host_and_origin
 from mcp_orch_app.gateway.http_upstream import CLIENT_PARAM_HEADERS, client_param_headers
-from mcp_orch_app.gateway.methods import handle_request, initialize_endpoint, route_for
+from mcp_orch_app.gateway.methods import Call, handle_request, initialize_endpoint, route_for
 from mcp_orch_app.gateway.resource_subscriptions import (
     MAX_SUBSCRIPTIONS_PER_SESSION,
     checked_uri,
@@ -772,7 +772,9 @@ async def _listen(
         reason = "subscriptions/listen needs a notifications filter object"
         return _json(error_response(request_id, INVALID_PARAMS, reason), 400)
     try:
-        resources = _listened_resources(access, session, wanted.get("resourceSubscriptions"))
+        resources = await _listened_resources(
+            gateway, access, session, message, wanted.get("resourceSubscriptions")
+        )
     except ValueError as exc:
         return _json(error_response(request_id, INVALID_PARAMS, str(exc)), 400)
     if not isinstance(access, UnifiedAccess):
@@ -832,8 +834,12 @@ async def _listen(
     return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
-def _listened_resources(
-    access: EndpointAccess, session: LiveSession, uris: Any
+async def _listened_resources(
+    gateway: Gateway,
+    access: EndpointAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    uris: Any,
 ) -> list[tuple[str, ServerAccess, str]]:
     """(the URI as the client names it, its server, the server's own URI) of each URI of a
     listen filter's `resourceSubscriptions`; ValueError when the list or a URI is bad or the
@@ -849,10 +855,11 @@ def _listened_resources(
             f"subscriptions per client ({held} held on its open streams)"
         )
     route = route_for(access)
+    call = Call(gateway, access, route, session, message)
     found: dict[str, tuple[str, ServerAccess, str]] = {}
     for uri in uris:
         named = checked_uri(uri, "subscriptions/listen resourceSubscriptions")
-        server, params = route.resource(named)
+        server, params = await route.resource(call, named)
         found[named] = (named, server, params.get("uri", named))
     return list(found.values())
 
