@@ -57,10 +57,6 @@ SERVER_TO_CLIENT = (
     "issue 10 item 2 (helper C): the upstream is reached in the 2026-07-28 era, which has no "
     "server-to-client requests, so a handshake client is never asked (sampling/elicitation)"
 )
-PARAM_HEADERS = (
-    "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
-    "against the arguments (400/-32020) nor passes them on for the upstream to check"
-)
 
 
 def _gaps(targets: tuple[str, ...], era: str, why_by_scenario: dict[str, str]) -> dict:
@@ -80,7 +76,6 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {
             "elicitation-sep1330-enums": SERVER_TO_CLIENT,
         },
     ),
-    **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
 }
 # era -> scenarios the gateway passes although the reference fails them directly. Each must pass.
 GATEWAY_ADDS: dict[str, set[str]] = {"2025-11-25": set(), "2026-07-28": set()}
