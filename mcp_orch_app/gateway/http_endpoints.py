@@ -83,7 +83,13 @@ from mcp_orch_app.gateway.forwarding import (
 )
 from mcp_orch_app.gateway.http_security import check_host_and_origin
 from mcp_orch_app.gateway.http_upstream import CLIENT_PARAM_HEADERS, client_param_headers
-from mcp_orch_app.gateway.methods import Call, handle_request, initialize_endpoint, route_for
+from mcp_orch_app.gateway.methods import (
+    Call,
+    handle_request,
+    initialize_endpoint,
+    refuse_param_headers,
+    route_for,
+)
 from mcp_orch_app.gateway.resource_subscriptions import (
     MAX_SUBSCRIPTIONS_PER_SESSION,
     checked_uri,
@@ -717,6 +723,9 @@ async def _modern_post(
     if message["method"] == "subscriptions/listen":
         return await _listen(gateway, access, session, message)
     if message["method"] == "tools/call":
+        refused = await refuse_param_headers(gateway, access, session, message, request.headers)
+        if refused is not None:
+            return _json(refused, _status_of(refused))
         CLIENT_PARAM_HEADERS.set(client_param_headers(request.headers.items()))
     return await _answer(gateway, access, session, message, receive=request.receive)
 

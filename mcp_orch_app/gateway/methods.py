@@ -21,15 +21,18 @@ of endpoint is one route.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from mcp_types import HEADER_MISMATCH
 
 from mcp_orch_app.gateway.client_sessions import LOG_LEVELS, LiveSession
 from mcp_orch_app.gateway.forwarding import (
     ProgressSink,
     call_tool,
     discover_result,
+    error_response,
     forward_request,
     gateway_text,
     initialize_result,
@@ -40,6 +43,7 @@ from mcp_orch_app.gateway.forwarding import (
     unsubscribe_resource,
     with_params,
 )
+from mcp_orch_app.gateway.param_headers import header_mismatch, needs_check
 from mcp_orch_app.gateway.runtime import EndpointAccess, Gateway, ServerAccess, UnifiedAccess
 from mcp_orch_app.gateway.unified import UnifiedRoute
 from mcp_orch_app.gateway.upstream import UpstreamError, UpstreamFailure
@@ -301,6 +305,36 @@ async def _get_prompt(call: Call) -> dict[str, Any]:
             for item in answer["messages"]
         ]
     return answer
+
+
+async def refuse_param_headers(
+    gateway: Gateway,
+    access: EndpointAccess,
+    session: LiveSession,
+    message: dict[str, Any],
+    headers: Mapping[str, str],
+) -> dict[str, Any] | None:
+    """2026-07-28: the HEADER_MISMATCH answer to a tools/call whose `Mcp-Param-*` headers
+    disagree with its arguments (gateway/param_headers.py), logged as a refused call; None
+    when the call may go on (a malformed call or an unknown tool is refused by the call)."""
+    if message.get("method") != "tools/call" or malformed_call(message) is not None:
+        return None
+    params = message["params"]
+    arguments = params.get("arguments") or {}
+    if not needs_check(arguments, headers):
+        return None
+    route = route_for(access)
+    owner = await route.tool(Call(gateway, access, route, session, message), params["name"])
+    if owner is None:
+        return None
+    server, tool = owner
+    reason = await header_mismatch(gateway, server, tool, arguments, headers)
+    if reason is None:
+        return None
+    # Logged as the server's call of its own tool, as a call that went through would be.
+    logged = message if tool == params["name"] else with_params(message, name=tool)
+    refuse_call(gateway, server, session, logged, reason, code=ToolCallErrorCode.PROTOCOL_ERROR)
+    return error_response(message.get("id"), HEADER_MISMATCH, reason)
 
 
 async def _complete(call: Call) -> dict[str, Any]:

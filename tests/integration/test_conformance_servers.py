@@ -53,21 +53,11 @@ GATEWAY_HTTP = "gateway-http"
 UNIFIED = "unified"
 TARGETS = (GATEWAY, GATEWAY_HTTP, UNIFIED)
 
-PARAM_HEADERS = (
-    "issue 10 item 3: SEP-2243: the gateway neither checks the client's Mcp-Param-* headers "
-    "against the arguments (400/-32020) nor passes them on for the upstream to check"
-)
-
-
-def _gaps(targets: tuple[str, ...], era: str, why_by_scenario: dict[str, str]) -> dict:
-    return {(t, era, name): why for t in targets for name, why in why_by_scenario.items()}
-
 
 # (target, era, scenario) -> why mcp-orch still fails a scenario the reference passes directly.
 # Every entry must still fail through the gateway: trim the list when a gap is fixed.
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    **_gaps(TARGETS, "2026-07-28", {"http-custom-header-server-validation": PARAM_HEADERS}),
-}
+# Empty now: every gateway target passes exactly what the reference passes directly.
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 # era -> scenarios the gateway passes although the reference fails them directly. Each must pass.
 GATEWAY_ADDS: dict[str, set[str]] = {"2025-11-25": set(), "2026-07-28": set()}
 

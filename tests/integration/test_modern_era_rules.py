@@ -11,10 +11,16 @@ with.
   handshake-era session is still served them.
 - A request to a modern upstream carries the calling client's clientInfo and its routable
   capabilities (sampling, elicitation, roots), not mcp-orch's own with none.
+- SEP-2243: a tools/call whose `Mcp-Param-*` headers disagree with the arguments the tool's
+  inputSchema marks with `x-mcp-header` (missing, different, a malformed base64 form) is 400
+  with -32020 before the tool runs, and logged as refused; the plain and the
+  `=?base64?...?=` forms of the right value pass. The upstream is stdio: the gateway checks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -22,9 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 
 from mcp_orch_app import db
 from mcp_orch_app.gateway.namespace import unified_uri
+from mcp_orch_app.models.logs import ToolCallLog
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn
 from tests.integration.test_gateway_endpoints import (
@@ -63,6 +71,19 @@ def project(engine, make_person, tmp_path) -> Project:
     return Project(made.id, key.key)
 
 
+@pytest.fixture
+def routed_project(engine, make_person, tmp_path) -> Project:
+    """A project whose fixture server has the tool `routed` (`region`: `x-mcp-header: Region`)."""
+    owner = make_person("owner")
+    spec = fixture_server_in("fixture", tmp_path / "calls.log")
+    spec.env["FIXTURE_PARAM_HEADER_TOOL"] = "1"
+    with db.session_scope(engine) as s:
+        made = projects.create_project(s, owner.actor, "routed")
+        servers.create_server(s, owner.actor, made.id, spec)
+        key = api_keys.create_api_key(s, owner.actor, made.id, ApiKeyIn(name="ci"))
+    return Project(made.id, key.key)
+
+
 def endpoint(live: LiveApp, project: Project, kind: str) -> str:
     if kind == "unified":
         return f"{live.base_url}/projects/{project.id}/unified/mcp"
@@ -79,14 +100,20 @@ def meta(**extra: Any) -> dict[str, Any]:
 
 
 async def modern_post(
-    url: str, key: str, method: str, params: dict[str, Any], request_id: int = 1
+    url: str,
+    key: str,
+    method: str,
+    params: dict[str, Any],
+    request_id: int = 1,
+    extra_headers: Any = (),
 ) -> tuple[int, dict[str, Any]]:
-    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method}
+    headers: Any = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method}
     if method in ("tools/call", "prompts/get"):
         headers["Mcp-Name"] = params["name"]
     elif method == "resources/read":
         headers["Mcp-Name"] = params["uri"]
     body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+    headers = [*headers.items(), *extra_headers]  # pairs: a header may come twice
     async with http_client(key) as http:
         answer = await http.post(url, json=body, headers=headers)
     return answer.status_code, answer.json()
@@ -270,3 +297,97 @@ async def test_an_input_required_result_asks_only_for_what_the_client_declared(l
     assert result["resultType"] == "input_required", result
     methods = {ask["method"] for ask in result["inputRequests"].values()}
     assert methods == {"sampling/createMessage"}
+
+
+def b64(text: str) -> str:
+    return f"=?base64?{base64.b64encode(text.encode()).decode()}?="
+
+
+async def call_routed(
+    live: LiveApp, project: Project, kind: str, arguments: dict[str, Any], headers: Any, rid: int
+) -> tuple[int, dict[str, Any]]:
+    params = {"name": named(kind, "routed"), "arguments": arguments, "_meta": meta()}
+    return await modern_post(
+        endpoint(live, project, kind), project.key, "tools/call", params, rid, headers
+    )
+
+
+def routed_runs(tmp_path) -> int:
+    log = tmp_path / "calls.log"
+    return log.read_text().splitlines().count("routed") if log.exists() else 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param([("Mcp-Param-Region", "eu-west")], id="plain"),
+        pytest.param([("mcp-param-region", "eu-west")], id="lowercase-name"),
+        pytest.param([("Mcp-Param-Region", b64("eu-west"))], id="base64"),
+    ],
+)
+async def test_a_matching_param_header_passes(live, routed_project, tmp_path, kind, header):
+    status, body = await call_routed(live, routed_project, kind, {"region": "eu-west"}, header, 3)
+    assert status == 200, body
+    assert body["result"]["content"][0]["text"] == "eu-west"
+    assert routed_runs(tmp_path) == 1
+
+
+async def test_a_non_ascii_value_passes_in_its_base64_form(live, routed_project, tmp_path):
+    header = [("Mcp-Param-Region", b64("ünïcode"))]
+    status, body = await call_routed(
+        live, routed_project, "per-server", {"region": "ünïcode"}, header, 4
+    )
+    assert status == 200 and body["result"]["content"][0]["text"] == "ünïcode", body
+
+
+BAD_HEADERS = [
+    pytest.param([("Mcp-Param-Region", "us-east")], "does not match", id="mismatch"),
+    pytest.param([], "is missing", id="missing"),
+    pytest.param([("Mcp-Param-Region", "=?base64?ZXUtd2VzdA?=")], "malformed", id="bad-padding"),
+    pytest.param([("Mcp-Param-Region", "=?base64?ZX!!d2VzdA==?=")], "malformed", id="bad-chars"),
+    pytest.param([("Mcp-Param-Region", b64("us-east"))], "does not match", id="base64-mismatch"),
+    pytest.param(
+        [("Mcp-Param-Region", "eu-west"), ("Mcp-Param-Region", "us-east")],
+        "more than once",
+        id="twice",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("header", "why"), BAD_HEADERS)
+async def test_a_disagreeing_param_header_is_400_before_the_tool_runs(
+    live, routed_project, engine, tmp_path, kind, header, why
+):
+    status, body = await call_routed(live, routed_project, kind, {"region": "eu-west"}, header, 9)
+    assert (status, body["error"]["code"], body["id"]) == (400, -32020, 9), body
+    assert why in body["error"]["message"] and "Mcp-Param-Region" in body["error"]["message"]
+    assert routed_runs(tmp_path) == 0
+    await asyncio.to_thread(live.writer.flush, 10)
+    with Session(engine) as s:
+        (row,) = s.exec(select(ToolCallLog).where(ToolCallLog.project_id == routed_project.id))
+    assert (row.tool_name, row.server_name, row.status) == ("routed", "fixture", "error")
+    assert row.error_code == "PROTOCOL_ERROR" and why in row.error_message
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_param_header_without_its_argument_is_400(live, routed_project, tmp_path, kind):
+    header = [("Mcp-Param-Region", "eu-west")]
+    status, body = await call_routed(live, routed_project, kind, {}, header, 10)
+    assert (status, body["error"]["code"]) == (400, -32020), body
+    assert routed_runs(tmp_path) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_tool_without_header_annotations_ignores_param_headers(live, routed_project, kind):
+    params = {"name": named(kind, "echo"), "arguments": {"text": "hi"}, "_meta": meta()}
+    status, body = await modern_post(
+        endpoint(live, routed_project, kind),
+        routed_project.key,
+        "tools/call",
+        params,
+        11,
+        [("Mcp-Param-Region", "anything")],
+    )
+    assert status == 200 and body["result"]["content"][0]["text"] == "hi", body
