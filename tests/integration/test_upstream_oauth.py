@@ -531,3 +531,39 @@ async def test_per_user_callback_checks_through_that_persons_connection(world):
     assert (await world.connect(world.reporter, "rita", "mine")).status_code == 200
     (server,) = rows(world.engine, McpServer, McpServer.id == world.server_id)
     assert server.status.value == "online" and server.tools_count == 2
+
+
+async def test_no_check_as_a_deactivated_person_or_without_a_usable_connection(world):
+    from mcp_orch_app.models import User
+    from mcp_orch_app.services import upstream_oauth as store
+
+    await world.configure(auth="oauth", mode="shared")
+    assert (await world.connect(world.developer, "alice")).status_code == 200
+    with db.session_scope(world.engine) as s:
+        target = store.authorize_connection(
+            s, world.owner.actor, world.project_id, world.server_id, "shared"
+        )
+        actor = store.connected_actor(s, target)
+        assert actor is not None and actor.user_id == world.developer.id
+        s.get(User, world.developer.id).is_active = False
+    with db.session_scope(world.engine) as s:
+        assert store.connected_actor(s, target) is None  # deactivated: nothing runs as them
+    with db.session_scope(world.engine) as s:
+        s.get(User, world.developer.id).is_active = True
+        store.mark_needs_reconnect(s, world.server_id, store.SHARED, "revoked")
+    with db.session_scope(world.engine) as s:
+        assert store.connected_actor(s, target) is None  # no usable connection
+
+
+async def test_no_check_after_connecting_when_the_person_left_the_project(world):
+    await world.configure(auth="oauth", mode="shared")
+    started = ok(await world.request(world.developer, "POST", "/oauth/connect?which=shared"))
+    back = await world.consent(started["authorize_url"], "alice")
+    with db.session_scope(world.engine) as s:
+        projects.remove_member(s, world.owner.actor, world.project_id, world.developer.id)
+    async with httpx.AsyncClient(timeout=60) as http:
+        assert (await http.get(back.headers["location"])).status_code == 200
+    # Connected, but no check ran as someone who is no member any more.
+    (server,) = rows(world.engine, McpServer, McpServer.id == world.server_id)
+    assert server.status.value == "unknown" and server.last_checked_at is None
+    assert len(rows(world.engine, UpstreamOAuthConnection)) == 1
