@@ -21,6 +21,7 @@ from mcp_orch_app.api.deps import CurrentActor
 from mcp_orch_app.api.strict_json import StrictJSONRoute
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
+from mcp_orch_app.gateway import operations
 from mcp_orch_app.gateway import upstream_oauth as flows
 from mcp_orch_app.gateway.runtime import current_gateway
 from mcp_orch_app.services import upstream_oauth
@@ -98,6 +99,7 @@ async def callback(project_id: str, server_id: str, request: Request) -> HTMLRes
     except InvalidInput as exc:
         return _page("Not connected", exc.message, 400)
     await _restart_pooled(str(target.server_id))
+    await operations.check_after_connect(target)  # status and tools, as the person connected
     return _page(
         "Connected",
         f"mcp-orch is connected to '{target.server_name}'.",

@@ -56,7 +56,8 @@ from mcp_orch_app.models.enums import LogLevel, ServerLogCategory
 from mcp_orch_app.models.types import utcnow
 from mcp_orch_app.security.redaction import Redactor
 from mcp_orch_app.services import server_operations, server_status, servers
-from mcp_orch_app.services.errors import NotFound
+from mcp_orch_app.services import upstream_oauth as oauth_store
+from mcp_orch_app.services.errors import NotFound, ServiceError
 from mcp_orch_app.services.principal import Actor
 from mcp_orch_app.services.schemas import ServerOut
 from mcp_orch_app.services.server_operations import LiveTarget
@@ -180,6 +181,33 @@ async def refresh_server(
     """Check one server now; returns it with its new status (reporter and up)."""
     target = await run_db(server_operations.server_to_refresh, actor, project_id, server_id)
     return await _check_and_record(_gateway(gateway), target, actor)
+
+
+async def check_after_connect(
+    target: oauth_store.OAuthTarget, *, gateway: Gateway | None = None
+) -> ServerOut | None:
+    """Right after an OAuth connection was made, check the server as the person who made it
+    (through that connection, in per-user mode too), so its status and tools are current
+    without a "Check now". None when there is nothing to check as: no gateway, the
+    connection or its person is gone, or that person may not refresh the server any more."""
+    running = gateway or current_gateway()
+    if running is None:
+        return None
+    actor = await run_db(oauth_store.connected_actor, target)
+    if actor is None:
+        return None
+
+    async def check() -> ServerOut:  # its own task: the caller's context keeps its caller
+        upstream_oauth.calling_user.set(actor.user_id)
+        return await refresh_server(
+            actor, str(target.project_id), str(target.server_id), gateway=running
+        )
+
+    try:
+        return await asyncio.create_task(check())
+    except ServiceError as exc:  # refused (role, disabled, deleted): the check is skipped
+        logger.info("No check after the OAuth connection of %s: %s", target.server_id, exc)
+        return None
 
 
 async def refresh_all(

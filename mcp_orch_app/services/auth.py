@@ -100,6 +100,11 @@ def _actor_for(user: User, login_session_id: uuid.UUID | None = None) -> Actor:
     )
 
 
+def actor_for_user(user: User) -> Actor:
+    """The actor a stored user acts as outside a login (a check run on their behalf)."""
+    return _actor_for(user)
+
+
 def system_settings(db: Session) -> SystemSettings:
     row = db.get(SystemSettings, 1)
     if row is None:

@@ -278,6 +278,24 @@ def target_for_call(db: Session, server_id: str, user_id: uuid.UUID | None) -> O
     return _target(server, config, owner)
 
 
+def connected_actor(db: Session, target: OAuthTarget) -> Actor | None:
+    """The person who made ``target``'s connection, as the actor the first check after
+    connecting runs as; None when the connection is gone (or not usable) or that person no
+    longer exists or is deactivated. What that actor may do is checked by the operation."""
+    from mcp_orch_app.models import User
+    from mcp_orch_app.services.auth import actor_for_user
+
+    connection = _connection(db, target.server_id, target.owner_key)
+    if connection is None or connection.connected_by is None:
+        return None
+    if connection.status is not OAuthConnectionStatus.CONNECTED:
+        return None
+    user = db.get(User, connection.connected_by)
+    if user is None or not user.is_active:
+        return None
+    return actor_for_user(user)
+
+
 # -- the gateway's token storage ----------------------------------------------------------
 
 

@@ -3,14 +3,16 @@
 The upstream is tests/fixtures/oauth_upstream.py on loopback (its authorization server on
 ``localhost``, the protected MCP server on ``127.0.0.1``: discovery crosses hosts), served from
 this test process while the app runs as its own production process (tests/e2e/conftest.py).
-The owner sets the server up over REST (a streamable-HTTP server, auth OAuth, shared
-connection), opens its page, clicks Connect; the browser goes to the provider's consent form,
-the owner approves as ``alice`` and the provider sends the browser back to mcp-orch's callback,
-which says connected and links back to the server page, where the panel shows the connection,
-its scopes and expiry. A real SDK client then calls ``whoami`` through the per-server endpoint
-and gets ``alice``; Disconnect on the page revokes the tokens at the provider and the next
-call says the server needs authorization. A reporter of the project sees the panel without
-Connect or Disconnect, and the REST connect refuses them.
+The owner adds a streamable-HTTP server over REST, opens its page and sets its authentication
+in the panel's form (OAuth, one shared connection, scope ``mcp:read``), clicks Connect; the
+browser goes to the provider's consent form, the owner approves as ``alice`` and the provider
+sends the browser back to mcp-orch's callback, which checks the server through the new
+connection, says connected and links back to the server page: status online with its two
+tools (no "Check now"), and the panel shows the connection, its scopes and expiry. A real SDK
+client then calls ``whoami`` through the per-server endpoint and gets ``alice``; Disconnect on
+the page revokes the tokens at the provider and the next call says the server needs
+authorization. A reporter of the project sees the panel without the settings form, Connect or
+Disconnect, and the REST connect refuses them.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def upstream() -> Iterator[OAuthUpstream]:
 
 
 async def _setup(new_context, upstream: OAuthUpstream) -> dict[str, Any]:
-    """Over REST: an owner, a reporter, a project, the OAuth server; and an API key."""
+    """Over REST: an owner, a reporter, a project, the server (no auth yet); and an API key."""
     context: BrowserContext = await new_context()
     request = context.request
     owner, reporter = email_for("owner"), email_for("reporter")
@@ -56,12 +58,6 @@ async def _setup(new_context, upstream: OAuthUpstream) -> dict[str, Any]:
         f"{base}/servers",
         {"name": SERVER, "transport": "streamable_http", "url": upstream.mcp_url},
     )
-    configured = await rest(
-        "PUT",
-        f"{base}/servers/{server['id']}/oauth",
-        {"auth": "oauth", "mode": "shared", "scopes": "mcp:read"},
-    )
-    assert configured["auth"] == "oauth" and configured["shared"] is None
     await rest("POST", f"{base}/members", {"email": reporter, "role": "reporter"})
     key = (await rest("POST", f"{base}/api-keys", {"name": "sdk"}))["key"]
     await context.close()
@@ -111,14 +107,26 @@ async def test_owner_connects_calls_and_disconnects_in_the_browser(
     server_page = f"/projects/{world['project_id']}/servers/{world['server_id']}"
     endpoint = f"{app_url}/projects/{world['project_id']}/servers/{SERVER}/mcp"
 
+    page = await _signed_in(new_context, world["owner"])
+    await page.goto(server_page)
+
+    # The panel's form: OAuth, one shared connection, scope mcp:read.
+    await page.locator("#oauth-auth").click()
+    await page.get_by_role("option", name="OAuth").click()
+    await expect(page.locator("#oauth-mode")).to_contain_text("One shared connection")
+    await page.locator("#oauth-scopes-input").fill("mcp:read bad\\scope")
+    await page.locator("#oauth-save").click()
+    await expect(page.locator("#oauth-settings")).to_contain_text("is not a valid OAuth scope")
+    await page.locator("#oauth-scopes-input").fill("mcp:read")
+    await page.locator("#oauth-save").click()
+    await expect(page.get_by_text("Authentication setting saved.")).to_be_visible()
+    await expect(page.locator("#oauth-status")).to_have_text("Shared: Not connected")
+    await shot(page, artifacts, "upstream-oauth-settings")
+
     # Not connected yet: a call through the endpoint names what is missing.
     assert "needs authorization: an owner or developer must connect it at " + server_page in (
         await _refusal(endpoint, world["key"])
     )
-
-    page = await _signed_in(new_context, world["owner"])
-    await page.goto(server_page)
-    await expect(page.locator("#oauth-status")).to_have_text("Shared: Not connected")
     await expect(page.locator("#oauth-disconnect")).to_have_count(0)
     await shot(page, artifacts, "upstream-oauth-not-connected")
 
@@ -141,6 +149,9 @@ async def test_owner_connects_calls_and_disconnects_in_the_browser(
     await page.get_by_role("link", name="Back to the server").click()
     await expect(page).to_have_url(re.compile(re.escape(server_page) + "/?$"))
 
+    # The callback checked the server through the new connection: online, with its tools.
+    await expect(page.locator("#server-status")).to_contain_text("online")
+    await expect(page.locator("#tools-count")).to_have_text("2")
     await expect(page.locator("#oauth-status")).to_have_text("Shared: Connected")
     panel = page.locator("#oauth-panel")
     await expect(panel.get_by_text("Connected by")).to_be_visible()
@@ -180,6 +191,7 @@ async def test_owner_connects_calls_and_disconnects_in_the_browser(
     await expect(reporter_page.locator("#oauth-status")).to_have_text("Shared: Not connected")
     await expect(reporter_page.locator("#oauth-connect")).to_have_count(0)
     await expect(reporter_page.locator("#oauth-disconnect")).to_have_count(0)
+    await expect(reporter_page.locator("#oauth-save")).to_have_count(0)
     await shot(reporter_page, artifacts, "upstream-oauth-reporter")
     token = await api_token(reporter_page.context.request, world["reporter"])
     refused = await reporter_page.context.request.post(

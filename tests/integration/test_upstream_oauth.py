@@ -450,3 +450,120 @@ async def test_an_sse_server_behind_oauth(live, engine, make_person):
         assert up.provider.refreshes == 1
     finally:
         up.stop()
+
+
+async def test_settings_form_sets_the_mode_keeps_the_secret_and_refuses_bad_input(world):
+    """The panel's settings form, run as a browser's events would run it."""
+    path = f"/projects/{world.project_id}/servers/{world.server_id}"
+    page = state_for(ServerOAuthState, path, world.developer.token)
+    await run_event(ServerOAuthState.load, page)
+    assert (page.form_auth, page.form_mode, page.secret_stored) == ("none", "shared", False)
+
+    page.set_form_auth("oauth")
+    page.set_form_mode("per_user")
+    page.set_form_scopes('mcp:read "bad')
+    await run_event(ServerOAuthState.save_settings, page)
+    assert "not a valid OAuth scope" in page.settings_problem
+    assert page.form_scopes == 'mcp:read "bad' and page.form_mode == "per_user"  # kept
+    assert rows(world.engine, UpstreamOAuthConfig) == []
+
+    page.set_form_scopes("  mcp:read   mcp:write ")
+    page.set_form_client_id("pre-registered")
+    page.set_form_client_secret("s3cret-value")
+    events = await run_event(ServerOAuthState.save_settings, page)
+    assert page.settings_problem == "" and error_toasts(events) == []
+    (config,) = rows(world.engine, UpstreamOAuthConfig)
+    assert (config.mode.value, config.scopes, config.client_id) == (
+        "per_user",
+        "mcp:read mcp:write",
+        "pre-registered",
+    )
+    assert config.client_secret == {"secret": "s3cret-value"}
+    # Write-only: the form never holds the stored secret, it says one is stored.
+    assert page.form_client_secret == "" and page.secret_stored
+    assert (page.auth, page.mode, page.which) == ("oauth", "per_user", "mine")
+
+    # Saved again with the secret field left empty: the secret is kept.
+    page.set_form_scopes("mcp:read")
+    await run_event(ServerOAuthState.save_settings, page)
+    (config,) = rows(world.engine, UpstreamOAuthConfig)
+    assert config.scopes == "mcp:read" and config.client_secret == {"secret": "s3cret-value"}
+
+    # A secret without a client id is refused, nothing changes.
+    page.set_form_client_id("")
+    page.set_form_client_secret("lonely")
+    await run_event(ServerOAuthState.save_settings, page)
+    assert "needs its client_id" in page.settings_problem
+    (config,) = rows(world.engine, UpstreamOAuthConfig)
+    assert config.client_id == "pre-registered"
+
+    # A reporter's forged save is refused by the service; nothing changes.
+    reporter_page = state_for(ServerOAuthState, path, world.reporter.token)
+    await run_event(ServerOAuthState.load, reporter_page)
+    reporter_page.set_form_auth("none")
+    await run_event(ServerOAuthState.save_settings, reporter_page)
+    assert "developer" in reporter_page.settings_problem
+    assert len(rows(world.engine, UpstreamOAuthConfig)) == 1
+
+    # Back to no auth: the OAuth setting is gone.
+    page.set_form_auth("none")
+    await run_event(ServerOAuthState.save_settings, page)
+    assert page.settings_problem == "" and page.auth == "none"
+    assert rows(world.engine, UpstreamOAuthConfig) == []
+
+
+async def test_the_callback_checks_the_server_as_the_person_who_connected(world):
+    await world.configure(auth="oauth", mode="shared", scopes="mcp:read")
+    checked = ok(await world.request(world.developer, "POST", "/refresh"))
+    assert checked["status"] == "offline" and checked["tools_count"] == 0
+
+    assert (await world.connect(world.developer, "alice")).status_code == 200
+    # No "Check now": the callback checked it, through the new connection.
+    (server,) = rows(world.engine, McpServer, McpServer.id == world.server_id)
+    assert server.status.value == "online" and server.last_error is None
+    assert server.tools_count == 2
+    logs = rows(world.engine, ServerLog, ServerLog.server_id == world.server_id)
+    assert any("online" in row.message.lower() for row in logs)
+
+
+async def test_per_user_callback_checks_through_that_persons_connection(world):
+    await world.configure(auth="oauth", mode="per_user")
+    assert (await world.connect(world.reporter, "rita", "mine")).status_code == 200
+    (server,) = rows(world.engine, McpServer, McpServer.id == world.server_id)
+    assert server.status.value == "online" and server.tools_count == 2
+
+
+async def test_no_check_as_a_deactivated_person_or_without_a_usable_connection(world):
+    from mcp_orch_app.models import User
+    from mcp_orch_app.services import upstream_oauth as store
+
+    await world.configure(auth="oauth", mode="shared")
+    assert (await world.connect(world.developer, "alice")).status_code == 200
+    with db.session_scope(world.engine) as s:
+        target = store.authorize_connection(
+            s, world.owner.actor, world.project_id, world.server_id, "shared"
+        )
+        actor = store.connected_actor(s, target)
+        assert actor is not None and actor.user_id == world.developer.id
+        s.get(User, world.developer.id).is_active = False
+    with db.session_scope(world.engine) as s:
+        assert store.connected_actor(s, target) is None  # deactivated: nothing runs as them
+    with db.session_scope(world.engine) as s:
+        s.get(User, world.developer.id).is_active = True
+        store.mark_needs_reconnect(s, world.server_id, store.SHARED, "revoked")
+    with db.session_scope(world.engine) as s:
+        assert store.connected_actor(s, target) is None  # no usable connection
+
+
+async def test_no_check_after_connecting_when_the_person_left_the_project(world):
+    await world.configure(auth="oauth", mode="shared")
+    started = ok(await world.request(world.developer, "POST", "/oauth/connect?which=shared"))
+    back = await world.consent(started["authorize_url"], "alice")
+    with db.session_scope(world.engine) as s:
+        projects.remove_member(s, world.owner.actor, world.project_id, world.developer.id)
+    async with httpx.AsyncClient(timeout=60) as http:
+        assert (await http.get(back.headers["location"])).status_code == 200
+    # Connected, but no check ran as someone who is no member any more.
+    (server,) = rows(world.engine, McpServer, McpServer.id == world.server_id)
+    assert server.status.value == "unknown" and server.last_checked_at is None
+    assert len(rows(world.engine, UpstreamOAuthConnection)) == 1

@@ -1,5 +1,10 @@
-"""The OAuth panel of a server's page: connected as whom, scopes, expiry, and Connect /
+"""The OAuth panel of a server's page: its auth setting (none, static headers, OAuth: shared or
+per user, scopes, a pre-registered client), connected as whom, scopes, expiry, and Connect /
 Reconnect / Disconnect for the project's shared connection or the person's own.
+
+The settings form is a thin adapter over ``services.upstream_oauth.set_oauth`` (owner or
+developer, checked there). The client secret is write-only: the form never holds the stored
+one, and an empty secret field keeps it (sent as the service's masked "keep" value).
 
 Connect starts the flow in this process (gateway/upstream_oauth.py) and sends the browser to the
 provider's consent page; the provider returns it to mcp-orch's callback route, which finishes.
@@ -23,6 +28,8 @@ from mcp_orch_app.ui.states.auth import AuthState
 from mcp_orch_app.ui.states.live import route_ids
 
 STATUS_LABELS = {"connected": "Connected", "needs_reconnect": "Needs reconnect"}
+KEEP_SECRET = "••••••"  # what set_oauth reads as "keep the stored client secret"
+FORM_LIMIT = 4000  # a field longer than any the service accepts is cut, then refused there
 
 
 def _expiry(iso: str | None) -> str:
@@ -63,6 +70,14 @@ class ServerOAuthState(AuthState):
     shared: OAuthConnectionRow = OAuthConnectionRow()
     mine: OAuthConnectionRow = OAuthConnectionRow()
     oauth_busy: str = ""
+    # The settings form (what the person types; kept when the service refuses it).
+    form_auth: str = "none"
+    form_mode: str = "shared"
+    form_scopes: str = ""
+    form_client_id: str = ""
+    form_client_secret: str = ""
+    secret_stored: bool = False
+    settings_problem: str = ""
 
     @rx.var
     def which(self) -> str:
@@ -76,6 +91,11 @@ class ServerOAuthState(AuthState):
         self.auth, self.mode = info["auth"], info.get("mode") or ""
         self.shared = OAuthConnectionRow.of(info.get("shared"))
         self.mine = OAuthConnectionRow.of(info.get("mine"))
+        self.form_auth, self.form_mode = self.auth, self.mode or "shared"
+        self.form_scopes = info.get("scopes") or ""
+        self.form_client_id = info.get("client_id") or ""
+        self.form_client_secret = ""
+        self.secret_stored = bool(info.get("client_secret"))
 
     async def _read(self) -> None:
         project_id, server_id = route_ids(self)
@@ -125,4 +145,57 @@ class ServerOAuthState(AuthState):
             return rx.toast.success(f"Disconnected{suffix}.")
 
         async for event in self._attempt("oauth_busy", drop, value="disconnect"):
+            yield event
+
+    @rx.event
+    def set_form_auth(self, value: str):
+        self.form_auth = str(value)[:20]
+
+    @rx.event
+    def set_form_mode(self, value: str):
+        self.form_mode = str(value)[:20]
+
+    @rx.event
+    def set_form_scopes(self, value: str):
+        self.form_scopes = str(value)[:FORM_LIMIT]
+
+    @rx.event
+    def set_form_client_id(self, value: str):
+        self.form_client_id = str(value)[:FORM_LIMIT]
+
+    @rx.event
+    def set_form_client_secret(self, value: str):
+        self.form_client_secret = str(value)[:FORM_LIMIT]
+
+    def _settings_body(self) -> dict[str, Any]:
+        if self.form_auth != "oauth":
+            return {"auth": self.form_auth}
+        client_id = self.form_client_id.strip()
+        secret = self.form_client_secret.strip()
+        if not secret and client_id and self.secret_stored:
+            secret = KEEP_SECRET  # left empty: keep the stored one
+        return {
+            "auth": "oauth",
+            "mode": self.form_mode,
+            "scopes": self.form_scopes,
+            "client_id": client_id,
+            "client_secret": secret,
+        }
+
+    @rx.event
+    async def save_settings(self):
+        """Store the form as the server's auth setting (the service checks role and input)."""
+
+        async def save():
+            project_id, server_id = route_ids(self)
+            body = self._settings_body()
+            self._store(await self._call(upstream_oauth.set_oauth, project_id, server_id, body))
+            gateway = current_gateway()
+            if gateway is not None:
+                await gateway.pool.stop(server_id, "OAuth setting changed")
+            return rx.toast.success("Authentication setting saved.")
+
+        async for event in self._attempt(
+            "oauth_busy", save, value="settings", error="settings_problem"
+        ):
             yield event

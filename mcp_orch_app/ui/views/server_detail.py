@@ -197,7 +197,7 @@ def _status_section() -> rx.Component:
                 ),
             ),
             _fact("Last checked", time_ago(server.last_checked, server.last_checked_at)),
-            _fact("Tools", rx.text(server.tools_count, size="2")),
+            _fact("Tools", rx.text(server.tools_count, size="2", id="tools-count")),
             _fact("Restarts", rx.text(server.restart_count, size="2", id="restart-count")),
             size="2",
         ),
