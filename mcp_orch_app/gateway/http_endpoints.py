@@ -498,8 +498,7 @@ async def _unless_gone(
     ``work`` runs in the request's own task; the connection is watched only once the answer
     has taken DISCONNECT_WATCH_DELAY, by one task that cancels the request's on disconnect. A
     quick call so never reads the ASGI channel again nor starts a task of its own (issue 10,
-    item 6: two tasks and a pending receive() per request were what made 2026-07-28 calls
-    slower than handshake-era ones under Granian)."""
+    item 6: it used to start two tasks and leave a receive() pending for every request)."""
     current = asyncio.current_task()
     if current is None:  # pragma: no cover - always called from a request's task
         return await work
