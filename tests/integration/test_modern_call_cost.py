@@ -1,8 +1,8 @@
 """What one 2026-07-28 tools/call costs the gateway beside a handshake-era one (issue 10,
 item 6): counted, not timed. A session-less request must not do more per call than a
-request of a session: no extra reads of the ASGI channel (a pending receive() per request,
-to notice the client closing it, was what made 2026-07-28 calls slower than handshake-era
-ones under Granian), no extra tasks, no database work of its own (rows go through the log
+request of a session: no extra reads of the ASGI channel (until this was counted, every
+such request left a receive() pending to notice the client closing it, and started two
+tasks), no extra tasks, no database work of its own (rows go through the log
 writer's batches in both eras).
 
 Counted in the app served in this process, with the real SDK clients (`ClientSession` and
