@@ -31,7 +31,6 @@ answered as an SSE stream (progress events, then the response); any other as pla
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -121,6 +120,9 @@ REMOVED_IN_MODERN_ERA = frozenset(
 """Requests the 2026-07-28 era removed (its changelog): a modern client gets -32601 with 404
 for them, as from a server of that era; handshake-era clients keep them."""
 SSE_KEEPALIVE_SECONDS = 15.0
+DISCONNECT_WATCH_DELAY = 0.05
+"""Seconds a 2026-07-28 request's JSON answer may take before its connection is watched for
+the client closing it (that era's cancellation, noticed at most this much later)."""
 
 _SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 _background: set[asyncio.Task[Any]] = set()
@@ -497,27 +499,40 @@ async def _unless_gone(
     work: Coroutine[Any, Any, dict[str, Any]], receive: Receive
 ) -> dict[str, Any] | None:
     """``work``'s answer, or None once the client has closed the request (``work`` is
-    cancelled then, which cancels the call upstream and logs it as cancelled)."""
-    task = asyncio.ensure_future(work)
+    cancelled then, which cancels the call upstream and logs it as cancelled).
 
-    async def gone() -> None:
+    ``work`` runs in the request's own task; the connection is watched only once the answer
+    has taken DISCONNECT_WATCH_DELAY, by one task that cancels the request's on disconnect. A
+    quick call so never reads the ASGI channel again nor starts a task of its own (issue 10,
+    item 6: it used to start two tasks and leave a receive() pending for every request)."""
+    current = asyncio.current_task()
+    if current is None:  # pragma: no cover - always called from a request's task
+        return await work
+    gone = False
+    watcher: asyncio.Task[None] | None = None
+
+    async def watch() -> None:
+        nonlocal gone
         while (await receive())["type"] != "http.disconnect":
             pass
+        gone = True
+        current.cancel()
 
-    watcher = asyncio.ensure_future(gone())
+    def start_watching() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(watch())
+
+    timer = asyncio.get_running_loop().call_later(DISCONNECT_WATCH_DELAY, start_watching)
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
     except asyncio.CancelledError:
-        task.cancel()
+        if gone and current.uncancel() == 0:
+            return None  # only the client's leaving cancelled it
         raise
     finally:
-        watcher.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    return None
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 def _status_of(answer: dict[str, Any]) -> int:
