@@ -46,7 +46,13 @@ from mcp_orch_app.gateway.pool import UpstreamPool
 from mcp_orch_app.gateway.resource_subscriptions import ResourceSubscriptions
 from mcp_orch_app.gateway.unified_sessions import UnifiedSessions
 from mcp_orch_app.gateway.upstream import Upstream, UpstreamConfig
-from mcp_orch_app.models.enums import ClientTransport, LogLevel, ServerLogCategory, UnifiedNaming
+from mcp_orch_app.models.enums import (
+    ClientTransport,
+    LogLevel,
+    ServerLogCategory,
+    Transport,
+    UnifiedNaming,
+)
 from mcp_orch_app.services.access_events import add_access_listener
 from mcp_orch_app.services.errors import NotAuthenticated, NotFound
 from mcp_orch_app.services.instances import (
@@ -299,9 +305,11 @@ class Gateway:
             # The pool's subscription outlives restarts of the server: once per server is all.
             self._fanned_out.add(server_id)
             self.pool.subscribe(server_id, lambda message: self._fan_out(server_id, message))
-        # Per-user OAuth servers use the connection of the caller named here.
-        await upstream_oauth.bind_caller(access.api_key_id)
-        await upstream_oauth.check_caller(server_id)
+        # Per-user OAuth servers use the connection of the caller named here. Only SSE and
+        # streamable-HTTP servers can use OAuth: a stdio call skips the lookups.
+        if access.config.transport is not Transport.STDIO:
+            await upstream_oauth.bind_caller(access.api_key_id)
+            await upstream_oauth.check_caller(server_id)
         return await self.pool.get(access.config)
 
     def _fan_out(self, server_id: str, message: dict[str, Any]) -> None:
