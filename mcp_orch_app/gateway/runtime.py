@@ -35,6 +35,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_orch_app.cluster import ClusterBus, configured_bus
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway import upstream_oauth
@@ -161,9 +162,12 @@ class Gateway:
         writer: LogWriter | None = None,
         grant_ttl: float = GRANT_TTL,
         session_idle_timeout: float = SESSION_IDLE_TIMEOUT,
+        cluster: ClusterBus | bool | None = True,
         **pool_options: Any,
     ) -> None:
-        """`writer` defaults to the app's log writer; `pool_options` go to the UpstreamPool."""
+        """`writer` defaults to the app's log writer; `pool_options` go to the UpstreamPool.
+        ``cluster``: the bus to the installation's other backend processes; True (default)
+        builds it from the settings (none without ``REFLEX_REDIS_URL``), False/None: no bus."""
         self.pool = UpstreamPool(on_event=self._on_pool_event, **pool_options)
         self._writer = writer
         self.grant_ttl = grant_ttl
@@ -187,6 +191,9 @@ class Gateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._cluster_option = cluster
+        self.cluster: ClusterBus | None = None
+        """The bus to the other members while the gateway runs (mcp_orch_app/cluster/)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -198,6 +205,11 @@ class Gateway:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        option = self._cluster_option
+        self.cluster = configured_bus() if option is True else (option or None)
+        if self.cluster is not None:
+            self.cluster.on(ACCESS_CHANGED, self._on_remote_access_changed)
+            await self.cluster.start()
         self._remove_listener = add_access_listener(self._on_access_changed)
         self._reaper = asyncio.create_task(self._reap_idle_sessions())
 
@@ -216,6 +228,8 @@ class Gateway:
         for session in list(self.sessions.values()) + list(self._modern_sessions.values()):
             self.end_session(session)
         await self.pool.stop_all()
+        if self.cluster is not None:
+            await self.cluster.stop()
 
     # -- authorization ---------------------------------------------------------------------
 
@@ -250,7 +264,20 @@ class Gateway:
         # Called from the service's thread right after its commit: bumping an int is all it
         # takes for every cached answer of the project to be stale. The project's live
         # sessions are re-checked on the loop, so a revoked key's open stream closes at once.
-        project = str(project_id)
+        # The other members of the cluster hear it over the bus and do the same.
+        if self.cluster is not None:
+            self.cluster.broadcast_threadsafe(ACCESS_CHANGED, {"project_id": str(project_id)})
+        self._access_changed_here(str(project_id))
+
+    def _on_remote_access_changed(self, data: dict[str, Any]) -> None:
+        try:
+            project = str(uuid.UUID(str(data["project_id"])))
+        except (KeyError, ValueError):
+            logger.warning("cluster bus: access change without a valid project id")
+            return
+        self._access_changed_here(project)
+
+    def _access_changed_here(self, project: str) -> None:
         self._epochs[project] = self._epochs.get(project, 0) + 1
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._spawn_recheck, project)
@@ -536,6 +563,9 @@ class Gateway:
                     del self._modern_sessions[key]
                     self.end_session(session)
 
+
+ACCESS_CHANGED = "access-changed"
+"""Bus broadcast: a project's MCP access changed (services/access_events.py), ``project_id``."""
 
 _STARTS = (ServerLogCategory.START, ServerLogCategory.RESTART)
 
