@@ -15,6 +15,20 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 FIXTURE_SERVER = CHECKOUT / "tests" / "fixtures" / "mcp_fixture_server.py"
 """Our own MCP server (tests/fixtures/mcp_fixture_server.py); its docstring lists its tools."""
 EVERYTHING_VERSION = "2026.8.31"
+REDIS_HOST = "127.0.0.1:6379"
+"""The machine's Redis (tests that need it pick their own database number)."""
+
+
+def _redis_answers() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(f"redis://{REDIS_HOST}/0", socket_timeout=2).ping())
+    except Exception:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not _redis_answers(), reason=f"no Redis at {REDIS_HOST}")
 
 
 def install_server_everything() -> Path:

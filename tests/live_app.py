@@ -2,6 +2,8 @@
 
 ``running_app(engine)`` serves ``create_api()`` under uvicorn in an app whose lifespan runs the
 gateway (with its own log writer on ``engine``), as the Reflex backend does in production.
+Several may run at once (cluster members, tests/integration/test_session_routing.py): each
+app's requests see its own gateway.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.routing import Mount
 
 from mcp_orch_app.api.app import create_api
 from mcp_orch_app.gateway.log_writer import LogWriter
-from mcp_orch_app.gateway.runtime import Gateway, gateway_lifespan
+from mcp_orch_app.gateway.runtime import Gateway, gateway_lifespan, pinned_gateway
 
 
 @dataclass
@@ -62,7 +64,8 @@ async def running_app(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     server.install_signal_handlers = lambda: None  # the test runner owns the signals
-    serving = asyncio.create_task(server.serve())
+    with pinned_gateway(gateway):  # its requests see this app's gateway, not another's
+        serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
             serving.result()

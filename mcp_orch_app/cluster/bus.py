@@ -203,3 +203,9 @@ class ClusterBus:
         """Send ``frame`` to one member; returns how many received it (0: the member is gone).
         Raises RedisError/OSError when Redis cannot be reached."""
         return int(await self._redis.publish(self.channel_of(member_id), frame))
+
+    async def is_member(self, member_id: str) -> bool:
+        """Whether ``member_id`` is still subscribed (a member that stopped answering may
+        still be there, e.g. busy; one that left the bus is gone)."""
+        counts = await self._redis.pubsub_numsub(self.channel_of(member_id))
+        return bool(counts and counts[0][1])

@@ -8,8 +8,10 @@ makes (see `ModernClientKey`), to one server's endpoint or to a project's unifie
 
 A session has two ids. `id` is its row's public id: the REST API shows it to reporters
 (`/sessions`, `/tool-calls`) and the logs use it. `header_id` is the random secret the client
-names the session with (`mcp-session-id`, SSE `session_id`); it lives only in this process's
-memory and in the client, is never stored or shown, so knowing a row id grants nothing.
+names the session with (`mcp-session-id`, SSE `session_id`), prefixed with the id of the
+cluster member that serves it when there are several (`new_session_secret`); it lives only in
+this process's memory and in the client, is never stored or shown, so knowing a row id grants
+nothing.
 
 `client_identity` turns clientInfo or the User-Agent into the readable client name and version
 the logs show.
@@ -49,17 +51,28 @@ _KNOWN_CLIENTS: tuple[tuple[str, str], ...] = (
 """Lower-case fragments of clientInfo names or User-Agents, most specific first."""
 
 SESSION_SECRET_BYTES = 32
-_SESSION_SECRET = re.compile(r"[A-Za-z0-9_-]{16,128}")
+_SESSION_SECRET = re.compile(r"(?:(?P<owner>[A-Za-z0-9_-]{1,64})\.)?[A-Za-z0-9_-]{16,128}")
+SESSION_NOT_FOUND = "Session not found: it ended or never existed; initialize a new session."
 
 
-def new_session_secret() -> str:
-    """A fresh client-facing session id: 256 random bits, URL- and header-safe."""
-    return secrets.token_urlsafe(SESSION_SECRET_BYTES)
+def new_session_secret(owner: str | None = None) -> str:
+    """A fresh client-facing session id: 256 random bits, URL- and header-safe; prefixed
+    with ``owner.`` (the cluster member serving the session, mcp_orch_app/cluster/routing.py)
+    when the gateway is one of several, so any member knows where to send its requests."""
+    secret = secrets.token_urlsafe(SESSION_SECRET_BYTES)
+    return secret if owner is None else f"{owner}.{secret}"
 
 
 def looks_like_session_secret(value: str) -> bool:
     """Whether ``value`` could be a session id at all (checked before any lookup)."""
     return _SESSION_SECRET.fullmatch(value) is not None
+
+
+def session_owner(value: str) -> str | None:
+    """The member id a session id names as its owner; None for an id without one (a
+    gateway without a cluster bus) or for anything that is no session id."""
+    matched = _SESSION_SECRET.fullmatch(value)
+    return matched["owner"] if matched is not None else None
 
 
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")

@@ -14,6 +14,10 @@ serve the same transports, eras and checks; only what answers a request differs.
   where to post), `POST .../messages?session_id=` takes messages (202), whose answers arrive
   on the stream.
 
+With several backend processes (a cluster bus), a request naming a handshake-era session of
+another process is forwarded to that process, which answers it with these same endpoints
+(mcp_orch_app/cluster/routing.py).
+
 Messages are read as untrusted JSON (mcp_orch_app/untrusted_json.py): not UTF-8 JSON is a
 parse error (-32700); nesting deeper than MCP_ORCH_MAX_JSON_DEPTH or a lone surrogate in the
 params is -32602, an id that is not a string or an integer is -32600 (id null); a refused
@@ -37,7 +41,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from mcp.server.streamable_http import check_accept_headers
 from mcp.shared.inbound import (
@@ -53,6 +57,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_orch_app.cluster.routing import SessionRouter
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.fast_json import dumps_bytes
 from mcp_orch_app.gateway.client_requests import (
@@ -62,10 +67,12 @@ from mcp_orch_app.gateway.client_requests import (
 )
 from mcp_orch_app.gateway.client_sessions import (
     LISTEN_FLAG_KINDS,
+    SESSION_NOT_FOUND,
     Listener,
     LiveSession,
     looks_like_session_secret,
     recognise_client,
+    session_owner,
 )
 from mcp_orch_app.gateway.forwarding import (
     INTERNAL_ERROR,
@@ -152,29 +159,82 @@ class McpEndpointsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path, root = scope["path"], scope.get("root_path", "")
-            if root and path.startswith(root):
-                path = path[len(root) :]  # served under a mount prefix
-            match = _ENDPOINT_PATH.match(path)
+            match = _endpoint_match(scope)
             if match is not None:
-                endpoint = _ENDPOINTS.get((match["endpoint"], scope["method"]))
-                if _is_own_request(scope):
-                    response = _loop_refusal()
-                elif endpoint is None:
-                    response = Response(
-                        status_code=405, headers={"Allow": _ALLOWED[match["endpoint"]]}
-                    )
+                owner = _other_owner(scope, match["endpoint"])
+                if owner is not None:
+                    await owner[0].forward(scope, receive, send, owner[1])
                 else:
-                    server_name = match["server_name"]
-                    scope["path_params"] = {
-                        "project_id": unquote(match["project_id"]),
-                        # None: the project's unified endpoint.
-                        "server_name": unquote(server_name) if server_name is not None else None,
-                    }
-                    response = await endpoint(Request(scope, receive))
-                await response(scope, receive, send)
+                    await _serve(scope, receive, send, match)
                 return
         await self.app(scope, receive, send)
+
+
+async def serve_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a request another cluster member forwarded (cluster/routing.py) as one received
+    here; it is never forwarded again."""
+    match = _endpoint_match(scope)
+    if match is None:
+        await Response(status_code=404)(scope, receive, send)
+        return
+    await _serve(scope, receive, send, match)
+
+
+def _endpoint_match(scope: Scope) -> re.Match[str] | None:
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]  # served under a mount prefix
+    return _ENDPOINT_PATH.match(path)
+
+
+async def _serve(scope: Scope, receive: Receive, send: Send, match: re.Match[str]) -> None:
+    endpoint = _ENDPOINTS.get((match["endpoint"], scope["method"]))
+    if _is_own_request(scope):
+        response = _loop_refusal()
+    elif endpoint is None:
+        response = Response(status_code=405, headers={"Allow": _ALLOWED[match["endpoint"]]})
+    else:
+        server_name = match["server_name"]
+        scope["path_params"] = {
+            "project_id": unquote(match["project_id"]),
+            # None: the project's unified endpoint.
+            "server_name": unquote(server_name) if server_name is not None else None,
+        }
+        response = await endpoint(Request(scope, receive))
+    await response(scope, receive, send)
+
+
+def _other_owner(scope: Scope, endpoint: str) -> tuple[SessionRouter, str] | None:
+    """The router and the member to forward the request to, when it names a handshake-era
+    session of another cluster member; None to answer it here. A session-less (2026-07-28)
+    request is answered by whichever member gets it."""
+    gateway = current_gateway()
+    router = gateway.router if gateway is not None else None
+    if router is None:
+        return None
+    if endpoint == "messages":
+        if scope["method"] != "POST":
+            return None
+        named = [
+            v for k, v in parse_qsl(scope["query_string"].decode("latin-1")) if k == "session_id"
+        ]
+        session_id = named[-1] if named else None  # the one Starlette's query_params gives
+    elif endpoint == "mcp":
+        session_id = version = None
+        for name, value in scope["headers"]:
+            if name == b"mcp-session-id" and session_id is None:
+                session_id = value.decode("latin-1")
+            elif name == b"mcp-protocol-version" and version is None:
+                version = value.decode("latin-1")
+        modern = version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
+        if modern and scope["method"] == "POST":
+            return None  # self-contained: a session header means nothing to it
+    else:
+        return None
+    owner = session_owner(session_id) if session_id is not None else None
+    if owner is None or owner == router.member_id:
+        return None
+    return router, owner
 
 
 def _is_own_request(scope: Scope) -> bool:
@@ -434,9 +494,7 @@ def _owned_session(gateway: Gateway, access: EndpointAccess, header_id: str) -> 
         gateway.find_session(access, header_id) if looks_like_session_secret(header_id) else None
     )
     if session is None:
-        raise _refusal(
-            404, "Session not found: it ended or never existed; initialize a new session."
-        )
+        raise _refusal(404, SESSION_NOT_FOUND)
     return session
 
 

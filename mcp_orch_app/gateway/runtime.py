@@ -19,6 +19,10 @@
 `InstanceHeartbeat` (run by `gateway_lifespan`) keeps this process's `GatewayInstance` row
 alive, so the client sessions of a backend that was killed are ended (services/instances.py).
 
+With a cluster bus (several backend processes, mcp_orch_app/cluster/), the gateway is a member:
+its session ids name it, and its `SessionRouter` (cluster/routing.py) forwards requests of
+other members' sessions and serves those of its own that reached another member.
+
 The transports (http_endpoints.py) and the method handling (forwarding.py) use it; nothing in
 here knows about HTTP.
 """
@@ -30,16 +34,23 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_orch_app.cluster import ClusterBus, configured_bus
+from mcp_orch_app.cluster.routing import SessionRouter
 from mcp_orch_app.config import get_settings
 from mcp_orch_app.db import run_db
 from mcp_orch_app.gateway import upstream_oauth
-from mcp_orch_app.gateway.client_sessions import LiveSession, ModernClientKey, client_identity
+from mcp_orch_app.gateway.client_sessions import (
+    LiveSession,
+    ModernClientKey,
+    client_identity,
+    new_session_secret,
+)
 from mcp_orch_app.gateway.input_rounds import HeldCalls
 from mcp_orch_app.gateway.log_writer import LogWriter, LogWriterClosed, get_log_writer
 from mcp_orch_app.gateway.namespace import ToolNames, prefixed_name
@@ -194,6 +205,8 @@ class Gateway:
         self._cluster_option = cluster
         self.cluster: ClusterBus | None = None
         """The bus to the other members while the gateway runs (mcp_orch_app/cluster/)."""
+        self.router: SessionRouter | None = None
+        """Routes requests of client sessions between the members (with a bus only)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -209,7 +222,9 @@ class Gateway:
         self.cluster = configured_bus() if option is True else (option or None)
         if self.cluster is not None:
             self.cluster.on(ACCESS_CHANGED, self._on_remote_access_changed)
+            self.router = SessionRouter(self.cluster, self._serve_forwarded)
             await self.cluster.start()
+            self.router.start()
         self._remove_listener = add_access_listener(self._on_access_changed)
         self._reaper = asyncio.create_task(self._reap_idle_sessions())
 
@@ -228,8 +243,19 @@ class Gateway:
         for session in list(self.sessions.values()) + list(self._modern_sessions.values()):
             self.end_session(session)
         await self.pool.stop_all()
+        if self.router is not None:
+            await self.router.stop()
         if self.cluster is not None:
             await self.cluster.stop()
+
+    async def _serve_forwarded(self, scope: Any, receive: Any, send: Any) -> None:
+        """A request another member forwarded to this one (its own task): answered by the MCP
+        endpoints with this gateway, as if it had come in here."""
+        # http_endpoints builds on this module, so it is looked up when first needed.
+        from mcp_orch_app.gateway.http_endpoints import serve_endpoint
+
+        _pinned.set(self)
+        await serve_endpoint(scope, receive, send)
 
     # -- authorization ---------------------------------------------------------------------
 
@@ -404,6 +430,7 @@ class Gateway:
         client_name, client_version = client_identity(name, version, user_agent)
         session = LiveSession(
             id=uuid.uuid4(),
+            header_id=new_session_secret(self.cluster.member_id if self.cluster else None),
             project_id=access.project_id,
             server_id=access.server_id,
             server_name=access.server_name,
@@ -589,11 +616,28 @@ def _client_identity(client_info: Any) -> tuple[str | None, str | None]:
 
 
 _current: Gateway | None = None
+_serving: set[Gateway] = set()
+_pinned: ContextVar[Gateway | None] = ContextVar("mcp_orch_pinned_gateway", default=None)
 
 
 def current_gateway() -> Gateway | None:
-    """The gateway of this process while the app runs (None before start-up, after shutdown)."""
+    """The gateway of this process while the app runs (None before start-up, after shutdown);
+    inside `pinned_gateway` (or a request forwarded to it), that gateway while it runs."""
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned if pinned in _serving else None
     return _current
+
+
+@contextmanager
+def pinned_gateway(gateway: Gateway) -> Iterator[None]:
+    """Tasks created inside see ``gateway`` as `current_gateway()`: several apps, each with its
+    own gateway, served in one process (the cluster tests run two members side by side)."""
+    token = _pinned.set(gateway)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 class InstanceHeartbeat:
@@ -644,10 +688,12 @@ async def gateway_lifespan(gateway: Gateway | None = None) -> AsyncIterator[Gate
     await instance.start()
     await gateway.start()
     _current = gateway
+    _serving.add(gateway)
     try:
         yield gateway
     finally:
         _current = None
+        _serving.discard(gateway)
         try:
             await gateway.stop()
         finally:

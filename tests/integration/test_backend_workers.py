@@ -20,25 +20,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import _app_env
-from tests.helpers import CHECKOUT
+from tests.helpers import CHECKOUT, needs_redis
 from tests.integration.test_app_shutdown import real_app
 
 pytestmark = pytest.mark.slow
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
 SETTLE_SECONDS = 3.0
-
-
-def _redis_answers() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
-    except Exception:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not _redis_answers(), reason=f"no Redis at {REDIS_URL}")
 
 
 def _cmdline(pid: int) -> bytes:
