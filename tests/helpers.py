@@ -77,3 +77,17 @@ def refused(response: Any, status: int, *words: str) -> str:
     for word in words:
         assert word.lower() in detail.lower(), f"{word!r} not in {detail!r}"
     return detail
+
+
+def initialize_request(client_name: str, request_id: int = 0) -> dict[str, Any]:
+    """A raw 2025-11-25 `initialize` request, for tests that speak JSON-RPC without the SDK."""
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": client_name, "version": "1"},
+        },
+    }

@@ -33,6 +33,7 @@ from mcp_orch_app import db
 from mcp_orch_app.models.enums import ClientTransport
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn
+from tests.helpers import initialize_request
 from tests.integration.test_gateway_endpoints import fixture_server_in, handshake_session
 from tests.live_app import LiveApp, running_app
 
@@ -162,16 +163,7 @@ def fuzz_site(engine, make_person, tmp_path) -> Iterator[FuzzSite]:
         loop.close()
 
 
-_INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 0,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "fuzz", "version": "1"},
-    },
-}
+_INITIALIZE = initialize_request("fuzz")
 
 
 def _initialize(http: httpx2.Client, site: FuzzSite, unified: bool) -> str:

@@ -37,7 +37,7 @@ from mcp_orch_app.models.logs import ClientSession as ClientSessionRow
 from mcp_orch_app.models.logs import ToolCallLog
 from mcp_orch_app.services import api_keys, projects, servers
 from mcp_orch_app.services.schemas import ApiKeyIn, ServerIn
-from tests.helpers import FIXTURE_SERVER, needs_redis
+from tests.helpers import FIXTURE_SERVER, initialize_request, needs_redis
 from tests.live_app import LiveApp, free_port, running_app
 
 pytestmark = needs_redis
@@ -235,16 +235,7 @@ async def _open_session(http: httpx2.AsyncClient, url: str) -> str:
     answer = await http.post(
         url,
         headers=HANDSHAKE,
-        json={
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "1"},
-            },
-        },
+        json=initialize_request("raw"),
     )
     assert answer.status_code == 200, answer.text
     session_id = answer.headers["mcp-session-id"]
